@@ -1,0 +1,115 @@
+// What a user writing a job file sees: round trips keep every field, and mistakes are named.
+#include <core/job.h>
+
+#include <QJsonDocument>
+#include <QtTest>
+
+using namespace kairos;
+
+class TstJobJson : public QObject {
+    Q_OBJECT
+private slots:
+    void roundTripKeepsEveryField()
+    {
+        Job job;
+        job.id = 7;
+        job.name = QStringLiteral("nightly-report");
+        job.description = QStringLiteral("d");
+        job.timingType = TimingType::Cron;
+        job.timingExpression = QStringLiteral("0 0 2 * * ?");
+        job.timeZone = QStringLiteral("Europe/Berlin");
+        job.windowStartMs = 10;
+        job.windowEndMs = 20;
+        job.enabled = false;
+        job.misfirePolicy = MisfirePolicy::FireAll;
+        job.misfireMaxFires = 5;
+        job.mode = ExecutionMode::Broadcast;
+        job.processor = ProcessorKind::Shell;
+        job.processorConfig = QJsonObject{{QStringLiteral("script"), QStringLiteral("echo hi")}};
+        job.params = QStringLiteral("{\"a\":1}");
+        job.dispatch.strategy = DispatchStrategy::Specified;
+        job.dispatch.targets = QStringList{QStringLiteral("tag:gpu")};
+        job.dispatch.maxWorkers = 3;
+        job.maxConcurrentInstances = 4;
+        job.retryCount = 2;
+        job.retryBackoffMs = 500;
+        job.timeoutMs = 9000;
+        job.version = 3;
+        job.createdAtMs = 1000;
+        job.updatedAtMs = 2000;
+        const auto back = jobFromJson(jobToJson(job));
+        QVERIFY2(back.ok(), qPrintable(back.error()));
+        QCOMPARE(*back, job);
+    }
+
+    void errorsNameTheField_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("no name") << QByteArray(R"({"timing":{"type":"API"}})")
+                                 << QStringLiteral("name: must not be empty");
+        QTest::newRow("bad timing type")
+            << QByteArray(R"({"name":"a","timing":{"type":"daily"}})")
+            << QStringLiteral("timing.type: expected one of API, CRON, FIXED_RATE, FIXED_DELAY, "
+                              "ONE_SHOT but got \"daily\"");
+        QTest::newRow("retry not a number")
+            << QByteArray(R"({"name":"a","limits":{"retryCount":"two"}})")
+            << QStringLiteral("limits.retryCount: expected a whole number");
+        QTest::newRow("negative timeout")
+            << QByteArray(R"({"name":"a","limits":{"timeoutMs":-1}})")
+            << QStringLiteral("limits.timeoutMs: -1 is outside 0-2147483647");
+        QTest::newRow("processor without type")
+            << QByteArray(R"({"name":"a","processor":{"script":"x"}})")
+            << QStringLiteral("processor.type: missing; expected one of SHELL, HTTP, ECHO, "
+                              "SLEEP, CONTAINER");
+        QTest::newRow("window reversed")
+            << QByteArray(R"({"name":"a","timing":{"windowStartMs":5,"windowEndMs":4}})")
+            << QStringLiteral("timing.windowEndMs: must not be before timing.windowStartMs");
+    }
+    void errorsNameTheField()
+    {
+        QFETCH(QByteArray, json);
+        QFETCH(QString, expected);
+        const auto job = jobFromJson(QJsonDocument::fromJson(json).object());
+        QVERIFY(!job.ok());
+        QCOMPARE(job.error(), expected);
+    }
+
+    void patchTouchesOnlyGivenFields()
+    {
+        Job base;
+        base.name = QStringLiteral("a");
+        base.retryCount = 3;
+        const auto patched = applyJobPatch(
+            base, QJsonDocument::fromJson(R"({"limits":{"timeoutMs":100}})").object());
+        QVERIFY(patched.ok());
+        QCOMPARE(patched->retryCount, 3);
+        QCOMPARE(patched->timeoutMs, 100);
+        QCOMPARE(patched->name, QStringLiteral("a"));
+    }
+
+    void retryBackoffDoublesAndIsCapped()
+    {
+        Job job;
+        job.retryBackoffMs = 1000;
+        QCOMPARE(retryDelayMs(job, 2), 1000);
+        QCOMPARE(retryDelayMs(job, 3), 2000);
+        QCOMPARE(retryDelayMs(job, 4), 4000);
+        QCOMPARE(retryDelayMs(job, 40), 3600 * 1000);
+    }
+
+    void stateMachine()
+    {
+        using S = InstanceStatus;
+        QVERIFY(isAllowedTransition(S::WaitingDispatch, S::Dispatched));
+        QVERIFY(isAllowedTransition(S::Running, S::Succeeded));
+        QVERIFY(isAllowedTransition(S::Failed, S::WaitingDispatch));
+        QVERIFY(!isAllowedTransition(S::Succeeded, S::Running));
+        QVERIFY(!isAllowedTransition(S::Succeeded, S::Canceled));
+        QVERIFY(!isAllowedTransition(S::Running, S::Dispatched));
+        QVERIFY(isAllowedTransition(S::Running, S::Canceled));
+    }
+};
+
+QTEST_GUILESS_MAIN(TstJobJson)
+#include "tst_job_json.moc"
