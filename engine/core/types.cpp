@@ -135,9 +135,11 @@ bool isAllowedTransition(InstanceStatus from, InstanceStatus to)
         return !isTerminal(from);
     switch (from) {
     case S::WaitingDispatch:
-        return to == S::WaitingWorker || to == S::Dispatched || to == S::Failed;
+        return to == S::WaitingWorker || to == S::Dispatched || to == S::Failed
+               || to == S::Skipped;
     case S::WaitingWorker:
-        return to == S::Dispatched || to == S::Failed || to == S::WaitingDispatch;
+        return to == S::Dispatched || to == S::Failed || to == S::WaitingDispatch
+               || to == S::Skipped;
     case S::Dispatched:
         // A fast processor may finish before its RUNNING report is applied: the terminal
         // report then moves the instance straight on.
@@ -147,9 +149,9 @@ bool isAllowedTransition(InstanceStatus from, InstanceStatus to)
         return to == S::Succeeded || to == S::Failed || to == S::TimedOut;
     case S::Failed:
     case S::TimedOut:
+    case S::Canceled:
         return to == S::WaitingDispatch; // a retry: a new attempt of the same instance
     case S::Succeeded:
-    case S::Canceled:
     case S::Skipped:
         return false;
     }

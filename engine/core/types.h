@@ -58,7 +58,7 @@ QStringList instanceStatusNames();
 
 bool isTerminal(InstanceStatus s);
 // Whether the state machine allows from -> to. Retrying (a new attempt) is the one way out of a
-// terminal state: Failed/TimedOut -> WaitingDispatch, and only with attempt + 1.
+// terminal state: Failed/TimedOut/Canceled -> WaitingDispatch, and only with attempt + 1.
 bool isAllowedTransition(InstanceStatus from, InstanceStatus to);
 
 } // namespace kairos

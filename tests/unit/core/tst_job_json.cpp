@@ -106,6 +106,8 @@ private slots:
         QVERIFY(isAllowedTransition(S::Failed, S::WaitingDispatch));
         QVERIFY(!isAllowedTransition(S::Succeeded, S::Running));
         QVERIFY(!isAllowedTransition(S::Succeeded, S::Canceled));
+        QVERIFY(!isAllowedTransition(S::Skipped, S::WaitingDispatch));
+        QVERIFY(isAllowedTransition(S::WaitingDispatch, S::Skipped));
         QVERIFY(!isAllowedTransition(S::Running, S::Dispatched));
         QVERIFY(isAllowedTransition(S::Running, S::Canceled));
     }

@@ -1,0 +1,245 @@
+#include "admin_api.h"
+
+#include "server_log.h"
+
+#include <core/clock.h>
+
+#include <QCoreApplication>
+#include <QJsonArray>
+
+namespace kairos::server {
+namespace {
+
+QString tr(const char *text) { return QCoreApplication::translate("kairos::AdminApi", text); }
+
+QJsonObject jobJson(const Engine &engine, const Job &job)
+{
+    QJsonObject o = jobToJson(job);
+    o[QStringLiteral("nextFireMs")] = engine.nextFire(job.id);
+    return o;
+}
+
+template<typename T, typename F>
+QJsonArray toArray(const QList<T> &items, F convert)
+{
+    QJsonArray out;
+    for (const T &item : items)
+        out.append(convert(item));
+    return out;
+}
+
+} // namespace
+
+QStringList AdminApi::methods()
+{
+    return {QStringLiteral("server.info"),    QStringLiteral("job.create"),
+            QStringLiteral("job.update"),     QStringLiteral("job.get"),
+            QStringLiteral("job.list"),       QStringLiteral("job.enable"),
+            QStringLiteral("job.disable"),    QStringLiteral("job.delete"),
+            QStringLiteral("job.run"),        QStringLiteral("instance.list"),
+            QStringLiteral("instance.get"),   QStringLiteral("instance.logs"),
+            QStringLiteral("instance.cancel"), QStringLiteral("instance.retry")};
+}
+
+Result<Job> AdminApi::resolveJob(const QJsonObject &params) const
+{
+    const QJsonValue id = params.value(QStringLiteral("id"));
+    if (id.isDouble()) {
+        if (auto job = m_engine.job(id.toInteger()))
+            return *job;
+        return makeError(tr("no job with id %1").arg(id.toInteger()));
+    }
+    const QJsonValue name = params.value(QStringLiteral("name"));
+    if (name.isString()) {
+        if (auto job = m_engine.jobByName(name.toString()))
+            return *job;
+        return makeError(tr("no job named \"%1\"").arg(name.toString()));
+    }
+    return makeError(tr("id: expected a job id (number) or a name"));
+}
+
+Result<InstanceFilter> instanceFilterFromJson(const QJsonObject &p)
+{
+    InstanceFilter f;
+    f.jobId = p.value(QStringLiteral("jobId")).toInteger();
+    for (const QJsonValue &v : p.value(QStringLiteral("statuses")).toArray()) {
+        const auto s = instanceStatusFromString(v.toString());
+        if (!s) {
+            return makeError(QCoreApplication::translate("kairos::AdminApi",
+                                                         "statuses: unknown status \"%1\"; "
+                                                         "expected one of %2")
+                                 .arg(v.toString(), instanceStatusNames().join(u", ")));
+        }
+        f.statuses << *s;
+    }
+    f.createdFromMs = p.value(QStringLiteral("fromMs")).toInteger();
+    f.createdToMs = p.value(QStringLiteral("toMs")).toInteger();
+    f.worker = p.value(QStringLiteral("worker")).toString();
+    f.beforeId = p.value(QStringLiteral("beforeId")).toInteger();
+    f.limit = std::clamp(int(p.value(QStringLiteral("limit")).toInteger(100)), 1, 10000);
+    return f;
+}
+
+QJsonObject instanceFilterToJson(const InstanceFilter &f)
+{
+    QJsonObject o;
+    if (f.jobId)
+        o[QStringLiteral("jobId")] = f.jobId;
+    if (!f.statuses.isEmpty())
+        o[QStringLiteral("statuses")] =
+            toArray(f.statuses, [](InstanceStatus s) { return toString(s); });
+    if (f.createdFromMs)
+        o[QStringLiteral("fromMs")] = f.createdFromMs;
+    if (f.createdToMs)
+        o[QStringLiteral("toMs")] = f.createdToMs;
+    if (!f.worker.isEmpty())
+        o[QStringLiteral("worker")] = f.worker;
+    if (f.beforeId)
+        o[QStringLiteral("beforeId")] = f.beforeId;
+    o[QStringLiteral("limit")] = f.limit;
+    return o;
+}
+
+QJsonObject AdminApi::instancesEvent(const QList<Instance> &instances)
+{
+    return {{QStringLiteral("instances"), toArray(instances, instanceToJson)}};
+}
+
+QJsonObject AdminApi::logsEvent(const QList<LogLine> &lines)
+{
+    return {{QStringLiteral("lines"), toArray(lines, logLineToJson)}};
+}
+
+QJsonObject AdminApi::jobEvent(const Job &job) { return {{QStringLiteral("job"), jobToJson(job)}}; }
+
+void AdminApi::handle(const QString &method, const QJsonObject &params, Done done)
+{
+    Engine &engine = m_engine;
+    auto jobReply = [&engine, done](Result<Job> job) {
+        if (!job.ok())
+            return done(makeError(job.error()));
+        done(jobJson(engine, *job));
+    };
+
+    if (method == QLatin1String("server.info")) {
+        return done(QJsonObject{
+            {QStringLiteral("serverId"), engine.serverId()},
+            {QStringLiteral("version"), QCoreApplication::applicationVersion()},
+            {QStringLiteral("timeMs"), nowMs()},
+            {QStringLiteral("timeZone"), QString::fromUtf8(engine.config().serverZone.id())},
+            {QStringLiteral("jobs"), engine.jobs().size()},
+            {QStringLiteral("activeInstances"), engine.activeInstanceCount()},
+        });
+    }
+    if (method == QLatin1String("job.create")) {
+        const QJsonValue spec = params.value(QStringLiteral("job"));
+        if (!spec.isObject())
+            return done(makeError(tr("job: expected the job as an object")));
+        auto job = jobFromJson(spec.toObject());
+        if (!job.ok())
+            return done(makeError(job.error()));
+        return engine.createJob(*job, jobReply);
+    }
+    if (method == QLatin1String("job.list")) {
+        return done(QJsonObject{
+            {QStringLiteral("jobs"),
+             toArray(engine.jobs(), [&engine](const Job &j) { return jobJson(engine, j); })}});
+    }
+
+    if (method.startsWith(QLatin1String("job."))) {
+        auto job = resolveJob(params);
+        if (!job.ok())
+            return done(makeError(job.error()));
+        const qint64 id = job->id;
+        if (method == QLatin1String("job.get"))
+            return done(jobJson(engine, *job));
+        if (method == QLatin1String("job.update")) {
+            const QJsonValue patch = params.value(QStringLiteral("patch"));
+            if (!patch.isObject())
+                return done(makeError(tr("patch: expected an object with the fields to change")));
+            return engine.updateJob(id, patch.toObject(),
+                                    params.value(QStringLiteral("expectedVersion")).toInteger(),
+                                    jobReply);
+        }
+        if (method == QLatin1String("job.enable") || method == QLatin1String("job.disable"))
+            return engine.setJobEnabled(id, method == QLatin1String("job.enable"), jobReply);
+        if (method == QLatin1String("job.delete")) {
+            return engine.deleteJob(id, [done](Result<bool> r) {
+                if (!r.ok())
+                    return done(makeError(r.error()));
+                done(QJsonObject{{QStringLiteral("deleted"), true}});
+            });
+        }
+        if (method == QLatin1String("job.run")) {
+            QStringList list;
+            const QJsonValue many = params.value(QStringLiteral("paramsList"));
+            if (many.isArray()) {
+                for (const QJsonValue &v : many.toArray())
+                    list << v.toString();
+            } else {
+                const int count =
+                    int(std::clamp<qint64>(params.value(QStringLiteral("count")).toInteger(1), 1,
+                                           100000));
+                for (int i = 0; i < count; ++i)
+                    list << params.value(QStringLiteral("params")).toString();
+            }
+            return engine.runJob(id, list, [done](Result<QList<qint64>> ids) {
+                if (!ids.ok())
+                    return done(makeError(ids.error()));
+                QJsonArray arr;
+                for (qint64 i : *ids)
+                    arr.append(i);
+                done(QJsonObject{{QStringLiteral("instanceIds"), arr}});
+            });
+        }
+    }
+
+    if (method.startsWith(QLatin1String("instance."))) {
+        if (method == QLatin1String("instance.list")) {
+            auto filter = instanceFilterFromJson(params);
+            if (!filter.ok())
+                return done(makeError(filter.error()));
+            return engine.listInstances(*filter, [done](Result<QList<Instance>> list) {
+                if (!list.ok())
+                    return done(makeError(list.error()));
+                done(QJsonObject{{QStringLiteral("instances"), toArray(*list, instanceToJson)}});
+            });
+        }
+        const QJsonValue idValue = params.value(QStringLiteral("id"));
+        if (!idValue.isDouble())
+            return done(makeError(tr("id: expected an instance id (number)")));
+        const qint64 id = idValue.toInteger();
+        auto instanceReply = [done](Result<Instance> inst) {
+            if (!inst.ok())
+                return done(makeError(inst.error()));
+            done(instanceToJson(*inst));
+        };
+        if (method == QLatin1String("instance.get")) {
+            return engine.instance(id, [done](Result<InstanceDetail> d) {
+                if (!d.ok())
+                    return done(makeError(d.error()));
+                done(QJsonObject{{QStringLiteral("instance"), instanceToJson(d->instance)},
+                                 {QStringLiteral("attempts"), toArray(d->attempts, attemptToJson)}});
+            });
+        }
+        if (method == QLatin1String("instance.logs")) {
+            const int limit =
+                int(std::clamp<qint64>(params.value(QStringLiteral("limit")).toInteger(1000), 1,
+                                       10000));
+            return engine.logs(id, params.value(QStringLiteral("afterSeq")).toInteger(), limit,
+                               [done](Result<QList<LogLine>> lines) {
+                                   if (!lines.ok())
+                                       return done(makeError(lines.error()));
+                                   done(logsEvent(*lines));
+                               });
+        }
+        if (method == QLatin1String("instance.cancel"))
+            return engine.cancelInstance(id, instanceReply);
+        if (method == QLatin1String("instance.retry"))
+            return engine.retryInstance(id, instanceReply);
+    }
+    done(makeError(tr("unknown method \"%1\"; this server offers: %2")
+                       .arg(method, methods().join(QStringLiteral(", ")))));
+}
+
+} // namespace kairos::server

@@ -1,0 +1,44 @@
+#pragma once
+// AdminApi: the administrator operations as named methods with JSON parameters — the one
+// table that both the admin protocol service (remote console, kairosctl) and the in-process
+// client (local mode) call, so both modes behave the same by construction. docs/protocol.md
+// lists every method.
+//
+// Not thread-safe: engine thread only (it calls the Engine).
+
+#include "engine.h"
+
+#include <QJsonObject>
+#include <QJsonValue>
+
+namespace kairos::server {
+
+class AdminApi {
+public:
+    using Done = std::function<void(Result<QJsonObject>)>;
+
+    explicit AdminApi(Engine &engine)
+        : m_engine(engine)
+    {}
+
+    // Runs `method` with `params`; `done` is called exactly once, possibly synchronously.
+    void handle(const QString &method, const QJsonObject &params, Done done);
+
+    static QStringList methods();
+
+    // Event payloads, shared by the service (wire) and clients (decoding).
+    static QJsonObject instancesEvent(const QList<Instance> &instances);
+    static QJsonObject logsEvent(const QList<LogLine> &lines);
+    static QJsonObject jobEvent(const Job &job);
+
+private:
+    Result<Job> resolveJob(const QJsonObject &params) const;
+
+    Engine &m_engine;
+};
+
+// Reads an InstanceFilter from request params, naming bad fields.
+Result<InstanceFilter> instanceFilterFromJson(const QJsonObject &params);
+QJsonObject instanceFilterToJson(const InstanceFilter &filter);
+
+} // namespace kairos::server

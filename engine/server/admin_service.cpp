@@ -1,0 +1,164 @@
+#include "admin_service.h"
+
+#include "credentials.h"
+#include "server_log.h"
+
+#include <QCborArray>
+#include <QJsonArray>
+
+namespace kairos::server {
+namespace {
+
+constexpr int kEventFlushMs = 50;
+constexpr int kMaxPendingLogLines = 5000; // per subscriber; older lines are read on demand
+
+QCborMap toCbor(const QJsonObject &o) { return QCborMap::fromJsonObject(o); }
+QJsonObject toJson(const QCborMap &m) { return m.toJsonObject(); }
+
+} // namespace
+
+AdminService::AdminService(Engine &engine, std::shared_ptr<CredentialCache> credentials,
+                           QObject *parent)
+    : QObject(parent)
+    , m_engine(engine)
+    , m_api(engine)
+    , m_credentials(std::move(credentials))
+{
+    m_flush.setInterval(kEventFlushMs);
+    connect(&m_flush, &QTimer::timeout, this, &AdminService::flushEvents);
+    connect(&m_engine, &Engine::instancesChanged, this, &AdminService::onInstances);
+    connect(&m_engine, &Engine::logsAppended, this, &AdminService::onLogs);
+    connect(&m_engine, &Engine::jobChanged, this, [this](const Job &job) {
+        for (Subscriber &s : m_clients) {
+            if (s.jobs && s.connection)
+                s.connection->sendEvent(QStringLiteral("job"),
+                                        QCborMap::fromJsonObject(AdminApi::jobEvent(job)));
+        }
+    });
+    connect(&m_engine, &Engine::jobRemoved, this, [this](qint64 id) {
+        for (Subscriber &s : m_clients) {
+            if (s.jobs && s.connection)
+                s.connection->sendEvent(QStringLiteral("jobRemoved"),
+                                        QCborMap{{QStringLiteral("id"), id}});
+        }
+    });
+}
+
+AdminService::~AdminService() = default;
+
+Status AdminService::listen(const QHostAddress &address, quint16 port,
+                            const protocol::ListenerOptions &options)
+{
+    protocol::ListenerOptions opts = options;
+    opts.connection.auth.serverId = m_engine.serverId();
+    m_listener = new protocol::Listener(m_credentials, opts, this);
+    connect(m_listener, &protocol::Listener::connectionReady, this, &AdminService::onConnection);
+    return m_listener->listen(address, port);
+}
+
+quint16 AdminService::port() const { return m_listener ? m_listener->serverPort() : 0; }
+
+void AdminService::onConnection(protocol::Connection *connection)
+{
+    if (connection->role() != QLatin1String("admin")) {
+        // Workers are served by the worker service (issue 3); this listener only speaks admin.
+        connection->close(tr("this listener accepts administrator logins only"));
+        return;
+    }
+    m_clients.insert(connection, Subscriber{connection});
+    connect(connection, &protocol::Connection::requestReceived, this,
+            [this, connection](qint64 id, const QString &method, const QCborMap &params) {
+                onRequest(connection, id, method, params);
+            });
+    connect(connection, &protocol::Connection::messageReceived, connection,
+            &protocol::Connection::replyUnknownType);
+    connect(connection, &protocol::Connection::closed, this, [this, connection] {
+        m_clients.remove(connection);
+        connection->deleteLater();
+    });
+    qCInfo(lcAdmin) << "administrator" << connection->name() << "connected from"
+                    << connection->peerAddress();
+}
+
+void AdminService::onRequest(protocol::Connection *connection, qint64 id, const QString &method,
+                             const QCborMap &params)
+{
+    QPointer<protocol::Connection> guard(connection);
+    if (method == QLatin1String("events.subscribe")) {
+        Subscriber &s = m_clients[connection];
+        const QJsonObject p = toJson(params);
+        const QJsonArray topics = p.value(QStringLiteral("topics")).toArray();
+        for (const QJsonValue &t : topics) {
+            const QString topic = t.toString();
+            if (topic == QLatin1String("instances"))
+                s.instances = true;
+            else if (topic == QLatin1String("jobs"))
+                s.jobs = true;
+            else if (topic == QLatin1String("logs"))
+                s.logs = true;
+            else
+                return connection->reply(
+                    id, makeError(tr("topics: unknown topic \"%1\"; expected instances, jobs or "
+                                     "logs")
+                                      .arg(topic)));
+        }
+        s.logsOfInstance = p.value(QStringLiteral("instanceId")).toInteger();
+        if (!m_flush.isActive())
+            m_flush.start();
+        return connection->reply(id, QCborMap{{QStringLiteral("subscribed"), true}});
+    }
+    m_api.handle(method, toJson(params), [guard, id](Result<QJsonObject> result) {
+        if (!guard)
+            return;
+        if (!result.ok())
+            return guard->reply(id, makeError(result.error()));
+        guard->reply(id, toCbor(*result));
+    });
+}
+
+void AdminService::onInstances(const QList<Instance> &instances)
+{
+    for (Subscriber &s : m_clients) {
+        if (!s.instances)
+            continue;
+        for (const Instance &i : instances)
+            s.pendingInstances.insert(i.id, i);
+    }
+}
+
+void AdminService::onLogs(const QList<LogLine> &lines)
+{
+    for (Subscriber &s : m_clients) {
+        if (!s.logs)
+            continue;
+        for (const LogLine &l : lines) {
+            if (s.logsOfInstance == 0 || s.logsOfInstance == l.instanceId)
+                s.pendingLogs << l;
+        }
+        if (s.pendingLogs.size() > kMaxPendingLogLines) {
+            // A subscriber that cannot keep up gets the newest lines; it can read the rest.
+            s.pendingLogs.erase(s.pendingLogs.begin(),
+                                s.pendingLogs.end() - kMaxPendingLogLines);
+        }
+    }
+}
+
+void AdminService::flushEvents()
+{
+    for (Subscriber &s : m_clients) {
+        if (!s.connection)
+            continue;
+        if (!s.pendingInstances.isEmpty()) {
+            const QList<Instance> list = s.pendingInstances.values();
+            s.pendingInstances.clear();
+            s.connection->sendEvent(QStringLiteral("instances"),
+                                    toCbor(AdminApi::instancesEvent(list)));
+        }
+        if (!s.pendingLogs.isEmpty()) {
+            s.connection->sendEvent(QStringLiteral("logs"),
+                                    toCbor(AdminApi::logsEvent(std::exchange(s.pendingLogs, {}))));
+        }
+    }
+}
+
+} // namespace kairos::server

@@ -1,0 +1,634 @@
+#include "engine.h"
+
+#include "dispatcher.h"
+#include "instance_book.h"
+#include "local_worker_link.h"
+#include "server_log.h"
+#include "trigger_scheduler.h"
+
+#include <core/clock.h>
+#include <store/instance_repository.h>
+#include <store/job_repository.h>
+#include <store/store_thread.h>
+#include <timing/misfire.h>
+#include <worker/processor.h>
+
+#include <QCoreApplication>
+#include <QEventLoop>
+#include <QHostInfo>
+#include <QTimer>
+
+namespace kairos::server {
+namespace {
+
+constexpr qint64 kRetentionSweepMs = 3600 * 1000;
+
+} // namespace
+
+Engine::Engine(EngineConfig config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+    , m_catalog(m_config.serverZone)
+{
+    m_serverId = m_config.serverId.isEmpty()
+                     ? QStringLiteral("%1:%2").arg(QHostInfo::localHostName()).arg(
+                           QCoreApplication::applicationPid())
+                     : m_config.serverId;
+}
+
+Engine::~Engine() { stop(); }
+
+Status Engine::start()
+{
+    if (m_started)
+        return {};
+    auto store = kairos::StoreThread::start(m_config.store);
+    if (!store.ok())
+        return makeError(store.error());
+    m_store = std::move(store).value();
+
+    const QList<Job> jobs = m_store->callBlocking(
+        [](kairos::Database &db) { return kairos::JobRepository(db).list(); });
+    for (const Job &job : jobs) {
+        auto schedule = m_catalog.scheduleFor(job);
+        if (!schedule.ok()) {
+            // A job stored by an older version whose timing no longer validates stays visible
+            // but does not fire; the operator sees why when editing it.
+            qCWarning(lcEngine) << "job" << job.id << job.name
+                                << "will not fire:" << schedule.error();
+            m_catalog.put(job, std::nullopt);
+            continue;
+        }
+        m_catalog.put(job, std::move(schedule).value());
+    }
+    auto nonTerminal = m_store->callBlocking(
+        [](kairos::Database &db) { return kairos::InstanceRepository(db).listNonTerminal(); });
+    const auto lastFires = m_store->callBlocking(
+        [](kairos::Database &db) { return kairos::InstanceRepository(db).lastFireTimeByJob(); });
+
+    m_book = new InstanceBook(m_store.get(), this);
+    m_dispatcher = new Dispatcher(m_catalog, *m_book, this);
+    m_triggers = new TriggerScheduler(
+        m_catalog, m_config.prepareLeadMs, [this](const QList<Fire> &fires) { onFires(fires); },
+        this);
+    connect(m_book, &InstanceBook::committed, this,
+            [this](const QList<Instance> &changed, const QList<LogLine> &lines) {
+                if (!changed.isEmpty())
+                    emit instancesChanged(changed);
+                if (!lines.isEmpty())
+                    emit logsAppended(lines);
+            });
+
+    if (m_config.localWorker) {
+        // The local worker serves every app ("*"): in local mode there is no one else.
+        auto *local = new LocalWorkerLink(QStringLiteral("*"), m_config.localWorkerCapacity, this);
+        m_localWorker = local;
+    }
+
+    recover(std::move(nonTerminal), lastFires);
+    applyMisfires(lastFires);
+    if (m_localWorker)
+        addWorkerLink(m_localWorker);
+
+    auto *sweep = new QTimer(this);
+    connect(sweep, &QTimer::timeout, this, [this] { purgeOld([](Result<int>) {}); });
+    sweep->start(kRetentionSweepMs);
+    QTimer::singleShot(0, this, [this] { purgeOld([](Result<int>) {}); });
+
+    m_started = true;
+    qCInfo(lcEngine) << "engine" << m_serverId << "started with" << jobs.size() << "jobs";
+    return {};
+}
+
+void Engine::stop()
+{
+    if (!m_started)
+        return;
+    m_started = false;
+    delete m_triggers;
+    m_triggers = nullptr;
+    // Wait for what is already queued to be written: an acknowledged change is never dropped
+    // on a clean shutdown. This is the engine thread, never the GUI thread.
+    if (!m_book->idle()) {
+        QEventLoop loop;
+        m_book->whenFlushed([&loop] { loop.quit(); });
+        loop.exec();
+    }
+    delete m_localWorker; // kills the process groups of scripts still running
+    m_localWorker = nullptr;
+    delete m_dispatcher;
+    m_dispatcher = nullptr;
+    delete m_book;
+    m_book = nullptr;
+    m_store.reset();
+}
+
+// --- recovery --------------------------------------------------------------------------------
+
+void Engine::recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &lastFires)
+{
+    Q_UNUSED(lastFires);
+    const qint64 now = nowMs();
+    int restarted = 0;
+    for (Instance &inst : nonTerminal) {
+        m_book->adopt(inst);
+        switch (inst.status) {
+        case InstanceStatus::WaitingDispatch:
+        case InstanceStatus::WaitingWorker:
+            m_dispatcher->enqueueAt(inst.id, std::max(inst.nextAttemptAtMs, inst.fireTimeMs));
+            break;
+        case InstanceStatus::Dispatched:
+        case InstanceStatus::Running:
+            // Its worker was this process (the local worker), which died with it: the attempt
+            // is over. The retry policy decides whether a new attempt runs.
+            ++restarted;
+            endAttempt(inst, InstanceStatus::Failed, tr("server restarted"), now);
+            break;
+        default:
+            break;
+        }
+    }
+    if (!nonTerminal.isEmpty()) {
+        qCInfo(lcEngine) << "recovered" << nonTerminal.size() << "unfinished instances,"
+                         << restarted << "of them were running";
+    }
+}
+
+void Engine::applyMisfires(const QHash<qint64, qint64> &lastFires)
+{
+    const qint64 now = nowMs();
+    QList<Fire> fires;
+    for (const JobEntry &entry : m_catalog.entries()) {
+        const Job &job = entry.job;
+        if (!job.enabled || !entry.schedule)
+            continue;
+        if (entry.schedule->isFixedDelay()) {
+            m_triggers->planAt(job.id, now + entry.schedule->delayMs());
+            continue;
+        }
+        // Fire times after the last recorded fire (or after the job was last defined) that are
+        // already past were missed while no server ran.
+        const qint64 baseline = std::max(lastFires.value(job.id, 0), job.updatedAtMs);
+        if (baseline < now) {
+            const QList<qint64> catchUp = misfireCatchUp(
+                *entry.schedule, job.misfirePolicy, job.misfireMaxFires, baseline, now);
+            if (!catchUp.isEmpty())
+                qCInfo(lcTrigger) << "job" << job.id << "fires" << catchUp.size() << "missed time(s)";
+            for (qint64 t : catchUp)
+                fires << Fire{job.id, t, TriggerKind::Misfire};
+        }
+        m_triggers->plan(job.id, std::max(now, lastFires.value(job.id, 0)));
+    }
+    if (!fires.isEmpty())
+        onFires(fires);
+}
+
+// --- firing ----------------------------------------------------------------------------------
+
+Instance Engine::newInstance(const Job &job, TriggerKind trigger, qint64 fireTimeMs,
+                             const QString &params) const
+{
+    Instance inst;
+    inst.jobId = job.id;
+    inst.jobName = job.name;
+    inst.status = InstanceStatus::WaitingDispatch;
+    inst.trigger = trigger;
+    inst.fireTimeMs = fireTimeMs;
+    inst.attempt = 1;
+    inst.maxAttempts = 1 + job.retryCount;
+    inst.params = params;
+    inst.createdAtMs = nowMs();
+    inst.nextAttemptAtMs = fireTimeMs;
+    return inst;
+}
+
+void Engine::onFires(const QList<Fire> &fires)
+{
+    QList<Instance> rows;
+    rows.reserve(fires.size());
+    for (const Fire &f : fires) {
+        const JobEntry *entry = m_catalog.find(f.jobId);
+        if (!entry)
+            continue;
+        Instance inst = newInstance(entry->job, f.kind, f.fireTimeMs, QString());
+        if (f.kind == TriggerKind::Misfire) {
+            inst.reason = tr("fired late: the server was not running at %1")
+                              .arg(QDateTime::fromMSecsSinceEpoch(f.fireTimeMs)
+                                       .toString(Qt::ISODateWithMs));
+            inst.nextAttemptAtMs = 0;
+        }
+        rows << inst;
+    }
+    if (rows.isEmpty())
+        return;
+    m_book->insert(rows, [this](const QList<Instance> &stored, const QList<bool> &isNew,
+                                Status status) {
+        if (!status.ok()) {
+            qCCritical(lcTrigger) << "could not record fires:" << status.error();
+            return;
+        }
+        for (int i = 0; i < stored.size(); ++i) {
+            if (!isNew.value(i)) {
+                // Recorded already (another server, or before a restart): not ours to run.
+                qCInfo(lcTrigger) << "fire of job" << stored[i].jobId << "at"
+                                  << stored[i].fireTimeMs << "was already recorded";
+                continue;
+            }
+            m_dispatcher->enqueueAt(stored[i].id, stored[i].nextAttemptAtMs);
+        }
+    });
+}
+
+void Engine::runJob(qint64 id, const QStringList &instanceParams, Reply<QList<qint64>> reply)
+{
+    const JobEntry *entry = m_catalog.find(id);
+    if (!entry)
+        return reply(makeError(tr("no job with id %1").arg(id)));
+    QList<Instance> rows;
+    const QStringList params = instanceParams.isEmpty() ? QStringList{QString()} : instanceParams;
+    rows.reserve(params.size());
+    for (const QString &p : params)
+        rows << newInstance(entry->job, TriggerKind::Api, 0, p);
+    m_book->insert(rows, [this, reply](const QList<Instance> &stored, const QList<bool> &,
+                                       Status status) {
+        if (!status.ok())
+            return reply(makeError(status.error()));
+        QList<qint64> ids;
+        ids.reserve(stored.size());
+        for (const Instance &inst : stored) {
+            ids << inst.id;
+            m_dispatcher->enqueue(inst.id);
+        }
+        reply(ids);
+    });
+}
+
+// --- reports from workers --------------------------------------------------------------------
+
+void Engine::onReports(const QList<TaskReport> &reports)
+{
+    for (const TaskReport &r : reports) {
+        const Instance *found = m_book->find(r.instanceId);
+        if (!found) {
+            qCInfo(lcEngine) << "report for instance" << r.instanceId
+                             << "which is not active here; ignored";
+            continue;
+        }
+        if (found->attempt != r.attempt) {
+            // Fencing: a report from a superseded attempt must not move the current one.
+            qCWarning(lcEngine) << "late report from attempt" << r.attempt << "of instance"
+                                << r.instanceId << "(now at attempt" << found->attempt
+                                << ") ignored";
+            continue;
+        }
+        if (r.status == InstanceStatus::Running) {
+            m_book->transition(r.instanceId, InstanceStatus::Running,
+                               [&](Instance &i) { i.startedAtMs = r.timeMs; });
+            continue;
+        }
+        if (!isTerminal(r.status))
+            continue;
+        const Instance inst = *found;
+        if (inst.status != InstanceStatus::Dispatched && inst.status != InstanceStatus::Running)
+            continue;
+        endAttempt(inst, r.status, r.result, r.timeMs);
+        runEnded(inst.jobId, r.timeMs);
+    }
+    m_dispatcher->pump();
+}
+
+void Engine::onLogs(const QList<LogLine> &lines) { m_book->appendLogs(lines); }
+
+void Engine::endAttempt(const Instance &inst, InstanceStatus status, const QString &result,
+                        qint64 timeMs)
+{
+    Attempt attempt;
+    attempt.instanceId = inst.id;
+    attempt.attempt = inst.attempt;
+    attempt.status = status;
+    attempt.worker = inst.worker;
+    attempt.reason = result;
+    attempt.startedAtMs = inst.startedAtMs ? inst.startedAtMs : inst.dispatchedAtMs;
+    attempt.finishedAtMs = timeMs;
+    m_book->recordAttempt(attempt);
+
+    const JobEntry *entry = m_catalog.find(inst.jobId);
+    const bool retryable = (status == InstanceStatus::Failed || status == InstanceStatus::TimedOut)
+                           && inst.attempt < inst.maxAttempts && entry;
+    m_book->transition(inst.id, status, [&](Instance &i) {
+        i.result = result;
+        i.finishedAtMs = timeMs;
+        i.reason = status == InstanceStatus::Succeeded ? QString() : result;
+    });
+    if (!retryable) {
+        if (entry && entry->schedule && entry->schedule->isFixedDelay())
+            m_triggers->planAt(inst.jobId, timeMs + entry->schedule->delayMs());
+        return;
+    }
+    const int next = inst.attempt + 1;
+    const qint64 due = timeMs + retryDelayMs(entry->job, next);
+    m_book->transition(inst.id, InstanceStatus::WaitingDispatch, [&](Instance &i) {
+        i.attempt = next;
+        i.nextAttemptAtMs = due;
+        i.reason = tr("attempt %1 of %2 after: %3").arg(next).arg(i.maxAttempts).arg(result);
+        i.worker.clear();
+        i.dispatchedAtMs = 0;
+        i.startedAtMs = 0;
+        i.finishedAtMs = 0;
+    });
+    m_dispatcher->enqueueAt(inst.id, due);
+}
+
+void Engine::runEnded(qint64 jobId, qint64)
+{
+    if (JobEntry *entry = m_catalog.find(jobId))
+        entry->running = std::max(0, entry->running - 1);
+    m_dispatcher->slotFreed(jobId);
+}
+
+// --- jobs ------------------------------------------------------------------------------------
+
+QList<Job> Engine::jobs() const { return m_catalog.jobs(); }
+
+std::optional<Job> Engine::job(qint64 id) const
+{
+    const JobEntry *e = m_catalog.find(id);
+    return e ? std::optional<Job>(e->job) : std::nullopt;
+}
+
+std::optional<Job> Engine::jobByName(const QString &name) const
+{
+    const Job *j = m_catalog.findByName(name);
+    return j ? std::optional<Job>(*j) : std::nullopt;
+}
+
+qint64 Engine::nextFire(qint64 jobId) const { return m_triggers ? m_triggers->nextFire(jobId) : -1; }
+
+void Engine::createJob(const Job &job, Reply<Job> reply)
+{
+    Job fresh = job;
+    fresh.id = 0;
+    fresh.version = 0;
+    commitJob(fresh, true, std::move(reply));
+}
+
+void Engine::updateJob(qint64 id, const QJsonObject &patch, qint64 expectedVersion,
+                       Reply<Job> reply)
+{
+    const JobEntry *entry = m_catalog.find(id);
+    if (!entry)
+        return reply(makeError(tr("no job with id %1").arg(id)));
+    if (expectedVersion != 0 && expectedVersion != entry->job.version) {
+        return reply(makeError(tr("conflict: job %1 is at version %2, not %3; it was changed "
+                                  "meanwhile, reload it and try again")
+                                   .arg(id)
+                                   .arg(entry->job.version)
+                                   .arg(expectedVersion)));
+    }
+    auto patched = applyJobPatch(entry->job, patch);
+    if (!patched.ok())
+        return reply(makeError(patched.error()));
+    Job job = std::move(patched).value();
+    // Identity and bookkeeping are the engine's, whatever the patch says.
+    job.id = entry->job.id;
+    job.version = entry->job.version;
+    job.createdAtMs = entry->job.createdAtMs;
+    commitJob(job, false, std::move(reply));
+}
+
+void Engine::setJobEnabled(qint64 id, bool enabled, Reply<Job> reply)
+{
+    updateJob(id, QJsonObject{{QStringLiteral("enabled"), enabled}}, 0, std::move(reply));
+}
+
+void Engine::commitJob(const Job &job, bool isNew, Reply<Job> reply)
+{
+    auto schedule = m_catalog.scheduleFor(job);
+    if (!schedule.ok())
+        return reply(makeError(schedule.error()));
+    if (Status s = validateProcessorConfig(job.processor, job.processorConfig); !s.ok())
+        return reply(makeError(s.error()));
+    auto written = std::make_shared<Result<Job>>(makeError(QString()));
+    m_store->write(
+        [job, isNew, written](kairos::Database &db) -> Status {
+            kairos::JobRepository repo(db);
+            *written = isNew ? repo.insert(job) : repo.update(job);
+            if (!written->ok())
+                return makeError(written->error());
+            return {};
+        },
+        this,
+        [this, job, reply, written, schedule = std::move(schedule).value()](Status status) {
+            if (!status.ok()) {
+                if (kairos::isConflict(status.error()))
+                    refreshJob(job.id);
+                return reply(makeError(status.error()));
+            }
+            const Job &stored = written->value();
+            m_catalog.put(stored, schedule);
+            planJob(stored);
+            emit jobChanged(stored);
+            reply(stored);
+        });
+}
+
+void Engine::refreshJob(qint64 id)
+{
+    // Another server changed the job: take the stored copy so the next edit starts from it.
+    m_store->call<std::optional<Job>>(
+        [id](kairos::Database &db) { return kairos::JobRepository(db).get(id); }, this,
+        [this](std::optional<Job> fresh) {
+            if (!fresh)
+                return;
+            auto schedule = m_catalog.scheduleFor(*fresh);
+            m_catalog.put(*fresh, schedule.ok() ? std::move(schedule).value() : std::nullopt);
+            planJob(*fresh);
+            emit jobChanged(*fresh);
+        });
+}
+
+void Engine::planJob(const Job &job)
+{
+    m_triggers->unplan(job.id);
+    const JobEntry *entry = m_catalog.find(job.id);
+    if (!entry || !job.enabled || !entry->schedule)
+        return;
+    if (entry->schedule->isFixedDelay()) {
+        if (entry->running == 0)
+            m_triggers->planAt(job.id, nowMs() + entry->schedule->delayMs());
+        return;
+    }
+    m_triggers->plan(job.id, nowMs());
+}
+
+void Engine::deleteJob(qint64 id, Reply<bool> reply)
+{
+    if (!m_catalog.find(id))
+        return reply(makeError(tr("no job with id %1").arg(id)));
+    m_store->write([id](kairos::Database &db) { return kairos::JobRepository(db).remove(id); }, this,
+                   [this, id, reply](Status status) {
+                       if (!status.ok())
+                           return reply(makeError(status.error()));
+                       m_triggers->unplan(id);
+                       m_catalog.remove(id);
+                       emit jobRemoved(id);
+                       reply(true);
+                   });
+}
+
+// --- instances -------------------------------------------------------------------------------
+
+void Engine::listInstances(const InstanceFilter &filter, Reply<QList<Instance>> reply)
+{
+    m_store->call<QList<Instance>>(
+        [filter](kairos::Database &db) { return kairos::InstanceRepository(db).list(filter); },
+        this, [reply](QList<Instance> list) { reply(list); });
+}
+
+void Engine::instance(qint64 id, Reply<InstanceDetail> reply)
+{
+    m_store->call<std::optional<InstanceDetail>>(
+        [id](kairos::Database &db) -> std::optional<InstanceDetail> {
+            kairos::InstanceRepository repo(db);
+            auto inst = repo.get(id);
+            if (!inst)
+                return std::nullopt;
+            return InstanceDetail{*inst, repo.attempts(id)};
+        },
+        this, [this, id, reply](std::optional<InstanceDetail> detail) {
+            if (!detail)
+                return reply(makeError(tr("no instance with id %1").arg(id)));
+            // The in-memory state may be ahead of the last commit.
+            if (const Instance *live = m_book->find(id))
+                detail->instance = *live;
+            reply(*detail);
+        });
+}
+
+void Engine::logs(qint64 id, qint64 afterSeq, int limit, Reply<QList<LogLine>> reply)
+{
+    m_store->call<QList<LogLine>>(
+        [id, afterSeq, limit](kairos::Database &db) {
+            return kairos::LogRepository(db).read(id, afterSeq, limit);
+        },
+        this, [reply](QList<LogLine> lines) { reply(lines); });
+}
+
+void Engine::cancelInstance(qint64 id, Reply<Instance> reply)
+{
+    const Instance *inst = m_book->find(id);
+    if (!inst) {
+        instance(id, [this, id, reply](Result<InstanceDetail> detail) {
+            if (!detail.ok())
+                return reply(makeError(detail.error()));
+            reply(makeError(tr("instance %1 has already ended (%2)")
+                                .arg(id)
+                                .arg(toString(detail->instance.status))));
+        });
+        return;
+    }
+    const QString reason = tr("canceled by the operator");
+    const qint64 now = nowMs();
+    if (inst->status == InstanceStatus::Dispatched || inst->status == InstanceStatus::Running) {
+        if (WorkerLink *link = m_dispatcher->link(inst->worker)) {
+            link->cancel(id, inst->attempt, reason);
+            return reply(*inst);
+        }
+        // Its worker is gone: nothing runs any more, end it here.
+        const Instance copy = *inst;
+        endAttempt(copy, InstanceStatus::Canceled, reason, now);
+        runEnded(copy.jobId, now);
+        m_dispatcher->pump();
+        const Instance *after = m_book->find(id);
+        return reply(after ? *after : copy);
+    }
+    m_dispatcher->forget(id);
+    Instance snapshot = *inst;
+    m_book->transition(id, InstanceStatus::Canceled, [&](Instance &i) {
+        i.reason = reason;
+        i.finishedAtMs = now;
+        snapshot = i;
+    });
+    reply(snapshot);
+}
+
+void Engine::retryInstance(qint64 id, Reply<Instance> reply)
+{
+    if (const Instance *active = m_book->find(id)) {
+        return reply(makeError(tr("instance %1 is still %2; cancel it first")
+                                   .arg(id)
+                                   .arg(toString(active->status))));
+    }
+    instance(id, [this, id, reply](Result<InstanceDetail> detail) {
+        if (!detail.ok())
+            return reply(makeError(detail.error()));
+        Instance inst = detail->instance;
+        if (!isAllowedTransition(inst.status, InstanceStatus::WaitingDispatch)) {
+            return reply(makeError(
+                tr("instance %1 is %2; only FAILED, TIMED_OUT or CANCELED instances can be "
+                   "retried")
+                    .arg(id)
+                    .arg(toString(inst.status))));
+        }
+        if (m_book->find(id))
+            return reply(makeError(tr("instance %1 is being retried already").arg(id)));
+        m_book->adopt(inst, true);
+        Instance snapshot;
+        m_book->transition(id, InstanceStatus::WaitingDispatch, [&](Instance &i) {
+            i.attempt += 1;
+            i.maxAttempts = std::max(i.maxAttempts, i.attempt);
+            i.reason = tr("retried by the operator");
+            i.worker.clear();
+            i.nextAttemptAtMs = 0;
+            i.dispatchedAtMs = 0;
+            i.startedAtMs = 0;
+            i.finishedAtMs = 0;
+            snapshot = i;
+        });
+        m_dispatcher->enqueue(id);
+        reply(snapshot);
+    });
+}
+
+void Engine::purgeOld(Reply<int> reply)
+{
+    if (m_config.retentionDays <= 0)
+        return reply(0);
+    const qint64 before = nowMs() - qint64(m_config.retentionDays) * 24 * 3600 * 1000;
+    auto deleted = std::make_shared<int>(0);
+    m_store->write(
+        [before, deleted](kairos::Database &db) -> Status {
+            auto n = kairos::InstanceRepository(db).deleteFinishedBefore(before);
+            if (!n.ok())
+                return makeError(n.error());
+            *deleted = *n;
+            return {};
+        },
+        this, [reply, deleted](Status status) {
+            if (!status.ok())
+                return reply(makeError(status.error()));
+            if (*deleted > 0)
+                qCInfo(lcEngine) << "retention: deleted" << *deleted << "old instances";
+            reply(*deleted);
+        });
+}
+
+// --- workers ---------------------------------------------------------------------------------
+
+void Engine::addWorkerLink(WorkerLink *link)
+{
+    connect(link, &WorkerLink::reports, this, &Engine::onReports);
+    connect(link, &WorkerLink::logs, this, &Engine::onLogs);
+    m_dispatcher->addLink(link);
+}
+
+QList<WorkerLink *> Engine::workerLinks() const
+{
+    return m_dispatcher ? m_dispatcher->links() : QList<WorkerLink *>{};
+}
+
+void Engine::whenFlushed(std::function<void()> fn) { m_book->whenFlushed(std::move(fn)); }
+
+int Engine::activeInstanceCount() const { return m_book ? int(m_book->active().size()) : 0; }
+
+} // namespace kairos::server

@@ -1,0 +1,135 @@
+#pragma once
+// Engine: the scheduling engine of one server — the same object in kairosd and embedded in the
+// console (local single-node mode). It owns the store thread, the job catalog, the trigger
+// scheduler, the instance book (state machine + group commit), the dispatcher and the local
+// worker, and offers the operations the admin API and the in-process client call.
+//
+// Threading: an Engine lives on one thread (the "engine thread"; in the console this is NOT
+// the GUI thread). Every method must be called on that thread; replies are invoked on it too.
+// Signals carry value types and may be connected across threads with queued connections.
+
+#include "job_catalog.h"
+
+#include <core/instance.h>
+#include <core/job.h>
+#include <store/store_config.h>
+#include <worker/task.h>
+
+#include <QObject>
+#include <QTimeZone>
+
+#include <functional>
+#include <memory>
+
+namespace kairos {
+class StoreThread;
+}
+
+namespace kairos::server {
+
+class Dispatcher;
+class InstanceBook;
+class TriggerScheduler;
+class WorkerLink;
+struct Fire;
+
+template<typename T>
+using Reply = std::function<void(Result<T>)>;
+
+struct EngineConfig {
+    kairos::StoreConfig store;
+    QString serverId;                          // empty: hostname:pid
+    QTimeZone serverZone = QTimeZone::systemTimeZone();
+    bool localWorker = true;                   // run an in-process worker
+    int localWorkerCapacity = 64;              // concurrent runs of the local worker
+    int retentionDays = 30;                    // finished instances and logs older are deleted
+    qint64 prepareLeadMs = 200;                // scheduled fires are recorded this early
+};
+
+struct InstanceDetail {
+    Instance instance;
+    QList<Attempt> attempts;
+};
+
+class Engine : public QObject {
+    Q_OBJECT
+public:
+    explicit Engine(EngineConfig config, QObject *parent = nullptr);
+    ~Engine() override;
+
+    // Opens and migrates the store, loads the jobs, recovers the instances a previous run left
+    // behind, applies misfire policies and starts firing. Blocks until that is done.
+    Status start();
+    // Stops firing and dispatching and waits for pending writes. Blocks.
+    void stop();
+
+    const EngineConfig &config() const { return m_config; }
+    QString serverId() const { return m_serverId; }
+    kairos::StoreThread *store() const { return m_store.get(); }
+
+    // --- jobs -------------------------------------------------------------------------------
+    void createJob(const Job &job, Reply<Job> reply);
+    // Applies a JSON patch; expectedVersion 0 = whatever is current.
+    void updateJob(qint64 id, const QJsonObject &patch, qint64 expectedVersion, Reply<Job> reply);
+    void setJobEnabled(qint64 id, bool enabled, Reply<Job> reply);
+    void deleteJob(qint64 id, Reply<bool> reply);
+    QList<Job> jobs() const;
+    std::optional<Job> job(qint64 id) const;
+    std::optional<Job> jobByName(const QString &name) const;
+    // Next planned fire time of a job (-1 when none).
+    qint64 nextFire(qint64 jobId) const;
+    // Creates one instance per entry of `instanceParams` (at least one), committed before the
+    // reply; each is then dispatched.
+    void runJob(qint64 id, const QStringList &instanceParams, Reply<QList<qint64>> reply);
+
+    // --- instances --------------------------------------------------------------------------
+    void listInstances(const InstanceFilter &filter, Reply<QList<Instance>> reply);
+    void instance(qint64 id, Reply<InstanceDetail> reply);
+    void logs(qint64 id, qint64 afterSeq, int limit, Reply<QList<LogLine>> reply);
+    void cancelInstance(qint64 id, Reply<Instance> reply);
+    void retryInstance(qint64 id, Reply<Instance> reply);
+    // Deletes finished instances (and their attempts and logs) older than the retention age.
+    void purgeOld(Reply<int> reply);
+
+    // Worker links other than the local one (remote workers) are added here.
+    void addWorkerLink(WorkerLink *link);
+    QList<WorkerLink *> workerLinks() const;
+
+    // Runs `fn` when everything changed so far is durably committed (tests, benchmarks).
+    void whenFlushed(std::function<void()> fn);
+    int activeInstanceCount() const;
+
+signals:
+    // After each commit: new and changed instances (terminal included) and stored log lines.
+    void instancesChanged(const QList<kairos::Instance> &instances);
+    void logsAppended(const QList<kairos::LogLine> &lines);
+    void jobChanged(const kairos::Job &job);
+    void jobRemoved(qint64 jobId);
+
+private:
+    void recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &lastFires);
+    void applyMisfires(const QHash<qint64, qint64> &lastFires);
+    void onFires(const QList<Fire> &fires);
+    void onReports(const QList<kairos::TaskReport> &reports);
+    void onLogs(const QList<kairos::LogLine> &lines);
+    void endAttempt(const Instance &inst, InstanceStatus status, const QString &result,
+                    qint64 timeMs);
+    void runEnded(qint64 jobId, qint64 finishedAtMs);
+    void planJob(const Job &job);
+    void refreshJob(qint64 id);
+    void commitJob(const Job &job, bool isNew, Reply<Job> reply);
+    Instance newInstance(const Job &job, TriggerKind trigger, qint64 fireTimeMs,
+                         const QString &params) const;
+
+    EngineConfig m_config;
+    QString m_serverId;
+    std::unique_ptr<kairos::StoreThread> m_store;
+    JobCatalog m_catalog;
+    InstanceBook *m_book = nullptr;
+    Dispatcher *m_dispatcher = nullptr;
+    TriggerScheduler *m_triggers = nullptr;
+    WorkerLink *m_localWorker = nullptr;
+    bool m_started = false;
+};
+
+} // namespace kairos::server
