@@ -1,0 +1,92 @@
+#pragma once
+// ProcessorRun: one run of a processor (Shell, Http, Echo, Sleep) for one task. It is started
+// once, may be canceled, streams log lines and ends with exactly one `finished` signal. The
+// "exactly once" is the base class's job, not each processor's: `finished` carries a
+// QPrivateSignal tag, so only ProcessorRun itself can emit it, through finish(), which ignores
+// every call after the first. A cancel that races with normal completion therefore yields one
+// result, whichever came first; log lines after the result are dropped. (KJob's emitResult is
+// the model.)
+//
+// Threading: a run is not thread-safe. Create, start, cancel and destroy it on one thread, and a
+// long-lived one (TaskRunner's): Shell runs start processes whose parent-death signal is tied to
+// the thread that forked them, so never a thread-pool thread.
+
+#include "task.h"
+
+#include <core/instance.h>
+#include <core/result.h>
+
+#include <QObject>
+
+#include <memory>
+
+class QNetworkAccessManager;
+
+namespace kairos {
+
+class ProcessorRun : public QObject {
+    Q_OBJECT
+public:
+    ~ProcessorRun() override;
+
+    // Starts the run. May finish synchronously (Echo does, and invalid runs do): connect to
+    // `finished` before calling start(). Call once.
+    virtual void start() = 0;
+    // Asks the run to stop; it finishes as Canceled with `reason` as the result once it has
+    // actually stopped (a Shell run: once its process group is gone). No effect once finished.
+    virtual void cancel(const QString &reason) = 0;
+
+    // Ends the run because it exceeded its time limit: like cancel(), but the run finishes as
+    // TimedOut with "timed out after <timeoutMs> ms". Called by TaskRunner.
+    void timeOut(int timeoutMs);
+
+    bool isFinished() const { return m_finished; }
+    const TaskSpec &spec() const { return m_spec; }
+
+signals:
+    void logLine(kairos::LogStream stream, const QString &text, QPrivateSignal);
+    // Emitted exactly once. status is Succeeded, Failed, TimedOut or Canceled.
+    void finished(kairos::InstanceStatus status, const QString &result, QPrivateSignal);
+
+protected:
+    explicit ProcessorRun(const TaskSpec &spec, QObject *parent = nullptr);
+
+    // Emits a log line unless the run has already finished.
+    void log(LogStream stream, const QString &text);
+    // Emits `finished` the first time it is called and returns true; later calls return false
+    // and do nothing. A Canceled result after timeOut() is reported as TimedOut, so subclasses
+    // simply finish as Canceled once they have stopped.
+    bool finish(InstanceStatus status, const QString &result);
+
+    // Subclasses' cancel() calls this first: it records the request and returns false when there
+    // is nothing to do (already finished, or already stopping).
+    bool beginStop();
+    bool isStopping() const { return m_stopping; }
+
+private:
+    TaskSpec m_spec;
+    bool m_finished = false;
+    bool m_stopping = false;
+    int m_timedOutAfterMs = -1;
+};
+
+// Kept for the API brief, where the one-run object is also called "Processor".
+using Processor = ProcessorRun;
+
+// What runs share: one QNetworkAccessManager per thread (creating one per request is costly).
+// Null is allowed: an Http run then creates its own.
+struct ProcessorContext {
+    QNetworkAccessManager *network = nullptr;
+};
+
+// Checks a processor config the way a run would, with errors naming the field
+// ("processor.script: missing"). Thread-safe (pure function).
+Status validateProcessorConfig(ProcessorKind kind, const QJsonObject &config);
+
+// Creates the run for `spec` (not started), or the reason it cannot run: an invalid config, or
+// a processor kind this worker does not support ("container processors are not supported yet").
+// Call on the thread that will run it.
+Result<std::unique_ptr<ProcessorRun>> createProcessorRun(const TaskSpec &spec,
+                                                         const ProcessorContext &context);
+
+} // namespace kairos

@@ -1,0 +1,82 @@
+#pragma once
+// Shell processor: runs a script with a shell (bash by default) through `kairos-exec`, which
+// puts the script and everything it starts into a process group of its own and makes that group
+// die with the worker. Timeout and cancel end the whole group: SIGTERM, then SIGKILL after a
+// 2 s grace. stdout and stderr become log lines. Outcome:
+//   exit 0               -> Succeeded, result = the last non-empty stdout line, else "exit code 0"
+//   exit N               -> Failed "exit code N"
+//   killed by a signal   -> Failed "killed by signal 9 (SIGKILL)"
+//   timeout / cancel     -> TimedOut "timed out after N ms" / Canceled with the cancel reason
+// Background jobs still running when the script exits are killed (nothing outlives its run).
+// Same threading rules as ProcessorRun: start it on a long-lived thread.
+
+#include "line_splitter.h"
+#include "processor.h"
+
+#include <QProcess>
+#include <QTimer>
+
+#include <memory>
+
+class QTemporaryFile;
+
+namespace kairos {
+
+struct ShellConfig {
+    QString script;
+    QString shell = QStringLiteral("/bin/bash");
+};
+Result<ShellConfig> parseShellConfig(const QJsonObject &config);
+
+// Where kairos-exec is: $KAIROS_EXEC if set (must be executable), else next to the running
+// program, else in $KAIROS_BIN_DIR, else on PATH. The error says where it looked.
+// Thread-safe once a QCoreApplication exists.
+Result<QString> findExecHelper();
+
+// The environment a script sees: the worker's, minus inherited KAIROS_PARAM_* variables, plus
+// KAIROS_INSTANCE_ID, KAIROS_ATTEMPT, KAIROS_TASK_ID, KAIROS_JOB_NAME, KAIROS_JOB_PARAMS,
+// KAIROS_INSTANCE_PARAMS and, for params that are a JSON object, KAIROS_PARAM_<KEY> per key
+// (upper-cased, other than A-Z/0-9 -> '_'; instance params override job params). Thread-safe.
+QProcessEnvironment shellEnvironment(const TaskSpec &spec);
+// "KAIROS_PARAM_" + the key as described above.
+QString paramVariableName(const QString &key);
+
+// "SIGKILL" for 9; "signal 64" for a number without a name.
+QString signalName(int signal);
+
+class ShellRun final : public ProcessorRun {
+    Q_OBJECT
+public:
+    static constexpr int kGraceMs = 2000;
+    // Scripts up to this size are passed with -c; longer ones through a temporary file (the
+    // kernel limits one argument to 128 KiB).
+    static constexpr qsizetype kMaxInlineScriptBytes = 100 * 1024;
+
+    ShellRun(const TaskSpec &spec, ShellConfig config, QObject *parent = nullptr);
+    // Kills the whole process group (SIGKILL) if the script still runs.
+    ~ShellRun() override;
+
+    void start() override;
+    void cancel(const QString &reason) override;
+
+    // The process group of the running script (== the pid of its kairos-exec), 0 when none.
+    qint64 processGroup() const { return m_pgid; }
+
+private:
+    void drain(QProcess::ProcessChannel channel);
+    void onExited(int exitCode, QProcess::ExitStatus exitStatus);
+    void onError(QProcess::ProcessError error);
+    void onGraceOver();
+
+    ShellConfig m_config;
+    QProcess m_process{this}; // children move with the run to its thread
+    QTimer m_killTimer{this};
+    LineSplitter m_stdout;
+    LineSplitter m_stderr;
+    QString m_lastStdoutLine;
+    QString m_stopReason;
+    std::unique_ptr<QTemporaryFile> m_scriptFile;
+    qint64 m_pgid = 0;
+};
+
+} // namespace kairos

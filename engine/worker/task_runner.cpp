@@ -1,0 +1,220 @@
+#include "task_runner.h"
+
+#include "log.h"
+
+#include <core/clock.h>
+
+#include <QNetworkAccessManager>
+#include <QTimerEvent>
+
+namespace kairos {
+
+TaskRunner::TaskRunner(QObject *parent)
+    : QObject(parent) {
+    m_turnTimer.setSingleShot(true);
+    m_turnTimer.setInterval(0);
+    connect(&m_turnTimer, &QTimer::timeout, this, &TaskRunner::onTurn);
+}
+
+TaskRunner::~TaskRunner() {
+    m_turnTimer.stop();
+    // Runs must not call back into a runner that is going away; their destructors kill what
+    // is still running (a Shell run SIGKILLs its whole process group).
+    for (auto &[key, active] : m_active) {
+        active.run->disconnect(this);
+        active.run.reset();
+    }
+    m_active.clear();
+    m_finishedRuns.clear();
+}
+
+bool TaskRunner::submit(const TaskSpec &spec) {
+    const TaskKey key = taskKeyOf(spec);
+    if (m_inFlight.contains(key) || m_recent.contains(key)) {
+        qCDebug(lcWorkerRunner) << "duplicate task ignored: instance" << key.instanceId << "attempt"
+                                << key.attempt << "task" << key.taskId;
+        return false;
+    }
+    m_inFlight.insert(key);
+    m_queue.push_back(spec);
+    scheduleTurn();
+    return true;
+}
+
+void TaskRunner::cancel(qint64 instanceId, int attempt, const QString &reason) {
+    cancelQueued(reason, instanceId, attempt, false);
+    // Collect first: a run may finish synchronously inside cancel(), which edits m_active.
+    std::vector<TaskKey> keys;
+    for (const auto &[key, active] : m_active) {
+        if (key.instanceId == instanceId && key.attempt == attempt)
+            keys.push_back(key);
+    }
+    for (const TaskKey &key : keys) {
+        const auto it = m_active.find(key);
+        if (it != m_active.end())
+            it->second.run->cancel(reason);
+    }
+}
+
+void TaskRunner::cancelAll(const QString &reason) {
+    cancelQueued(reason, 0, 0, true);
+    std::vector<TaskKey> keys;
+    keys.reserve(m_active.size());
+    for (const auto &[key, active] : m_active)
+        keys.push_back(key);
+    for (const TaskKey &key : keys) {
+        const auto it = m_active.find(key);
+        if (it != m_active.end())
+            it->second.run->cancel(reason);
+    }
+}
+
+void TaskRunner::cancelQueued(const QString &reason, qint64 instanceId, int attempt, bool all) {
+    std::deque<TaskSpec> kept;
+    for (TaskSpec &spec : m_queue) {
+        if (all || (spec.instanceId == instanceId && spec.attempt == attempt)) {
+            const TaskKey key = taskKeyOf(spec);
+            report(key, InstanceStatus::Canceled, reason);
+            markDone(key);
+        } else {
+            kept.push_back(std::move(spec));
+        }
+    }
+    m_queue.swap(kept);
+}
+
+void TaskRunner::setCapacity(int capacity) {
+    m_capacity = std::max(1, capacity);
+    scheduleTurn();
+}
+
+void TaskRunner::setRecentLimit(int limit) {
+    m_recentLimit = std::max(0, limit);
+    while (m_recentOrder.size() > static_cast<size_t>(m_recentLimit)) {
+        m_recent.remove(m_recentOrder.front());
+        m_recentOrder.pop_front();
+    }
+}
+
+void TaskRunner::scheduleTurn() {
+    if (!m_turnTimer.isActive())
+        m_turnTimer.start();
+}
+
+void TaskRunner::onTurn() {
+    // Safe here: no finished run is on the call stack.
+    m_finishedRuns.clear();
+
+    int started = 0;
+    while (!m_queue.empty() && static_cast<int>(m_active.size()) < m_capacity &&
+           started < kMaxStartsPerTurn) {
+        TaskSpec spec = std::move(m_queue.front());
+        m_queue.pop_front();
+        startTask(std::move(spec));
+        ++started;
+    }
+    if (!m_queue.empty() && static_cast<int>(m_active.size()) < m_capacity)
+        scheduleTurn(); // the per-turn budget ran out
+
+    // Swap out first: a receiver may submit or cancel, which queues the next batch.
+    if (!m_pendingLogs.isEmpty()) {
+        const QList<LogLine> lines = std::exchange(m_pendingLogs, {});
+        emit logs(lines);
+    }
+    if (!m_pendingReports.isEmpty()) {
+        const QList<TaskReport> batch = std::exchange(m_pendingReports, {});
+        emit reports(batch);
+    }
+}
+
+void TaskRunner::startTask(TaskSpec spec) {
+    const TaskKey key = taskKeyOf(spec);
+    report(key, InstanceStatus::Running, QString());
+
+    if (spec.processor == ProcessorKind::Http && !m_network)
+        m_network = new QNetworkAccessManager(this);
+    auto created = createProcessorRun(spec, ProcessorContext{m_network});
+    if (!created) {
+        report(key, InstanceStatus::Failed, created.error());
+        markDone(key);
+        return;
+    }
+    std::unique_ptr<ProcessorRun> run = std::move(created).value();
+    ProcessorRun *raw = run.get();
+    connect(raw, &ProcessorRun::logLine, this, [this, key](LogStream stream, const QString &text) {
+        m_pendingLogs.append(LogLine{.instanceId = key.instanceId,
+                                     .seq = 0,
+                                     .attempt = key.attempt,
+                                     .timeMs = nowMs(),
+                                     .stream = stream,
+                                     .text = text});
+        scheduleTurn();
+    });
+    connect(raw, &ProcessorRun::finished, this,
+            [this, key](InstanceStatus status, const QString &result) {
+                onRunFinished(key, status, result);
+            });
+    m_active.emplace(key, Active{std::move(run), spec.timeoutMs, 0});
+    raw->start();
+
+    // Only runs still going after start() need a timeout timer (Echo never does).
+    if (spec.timeoutMs > 0) {
+        const auto it = m_active.find(key);
+        if (it != m_active.end()) {
+            it->second.timerId = startTimer(spec.timeoutMs, Qt::PreciseTimer);
+            m_timeouts.insert(it->second.timerId, key);
+        }
+    }
+}
+
+void TaskRunner::timerEvent(QTimerEvent *event) {
+    const int id = event->timerId();
+    killTimer(id);
+    const auto timeout = m_timeouts.find(id);
+    if (timeout == m_timeouts.end())
+        return;
+    const TaskKey key = timeout.value();
+    m_timeouts.erase(timeout);
+    const auto it = m_active.find(key);
+    if (it == m_active.end())
+        return;
+    it->second.timerId = 0;
+    qCDebug(lcWorkerRunner) << "timeout: instance" << key.instanceId << "attempt" << key.attempt
+                            << "task" << key.taskId << "after" << it->second.timeoutMs << "ms";
+    it->second.run->timeOut(it->second.timeoutMs); // may finish synchronously
+}
+
+void TaskRunner::onRunFinished(const TaskKey &key, InstanceStatus status, const QString &result) {
+    const auto it = m_active.find(key);
+    if (it == m_active.end())
+        return;
+    if (it->second.timerId != 0) {
+        killTimer(it->second.timerId);
+        m_timeouts.remove(it->second.timerId);
+    }
+    // We are inside the run's own signal: destroy it on the next turn, not now.
+    m_finishedRuns.push_back(std::move(it->second.run));
+    m_active.erase(it);
+    report(key, status, result);
+    markDone(key);
+}
+
+void TaskRunner::report(const TaskKey &key, InstanceStatus status, const QString &result) {
+    m_pendingReports.append(
+        TaskReport{key.instanceId, key.attempt, key.taskId, status, result, nowMs()});
+    scheduleTurn();
+}
+
+void TaskRunner::markDone(const TaskKey &key) {
+    m_inFlight.remove(key);
+    if (m_recentLimit == 0)
+        return;
+    m_recent.insert(key);
+    m_recentOrder.push_back(key);
+    if (m_recentOrder.size() > static_cast<size_t>(m_recentLimit)) {
+        m_recent.remove(m_recentOrder.front());
+        m_recentOrder.pop_front();
+    }
+}
+
+} // namespace kairos

@@ -1,0 +1,115 @@
+#pragma once
+// TaskRunner: runs the tasks a worker accepts. It creates one ProcessorRun per task, runs at
+// most `capacity` of them at once (the rest wait in FIFO order), enforces each task's timeout,
+// cancels on request, and reports back in batches: everything that happened during one turn of
+// the event loop leaves in one `reports` and one `logs` emission (10,000 Echo tasks make a few
+// dozen emissions, not 30,000). Each accepted task gets exactly one terminal report, preceded
+// by a Running report when it was started; a task canceled while still queued gets only its
+// Canceled report. Submitting is idempotent: a task (instanceId, attempt, taskId) that is queued,
+// running or among the recently finished ones is not run again.
+//
+// Threading: not thread-safe. The runner lives on one long-lived thread (the worker's; in local
+// mode the engine's) and every method must be called there; signals are emitted there too.
+// Shell runs tie their processes' lives to that thread, so never use a thread-pool thread.
+// Destroying the runner kills every running process group (SIGKILL) and drops queued tasks
+// without reports.
+
+#include "processor.h"
+#include "task.h"
+
+#include <core/instance.h>
+
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QSet>
+#include <QTimer>
+
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+class QNetworkAccessManager;
+
+namespace kairos {
+
+class TaskRunner : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int kDefaultCapacity = 64;
+    static constexpr int kDefaultRecentLimit = 65536;
+    // Starts per event-loop turn, so a deep queue of instant tasks cannot starve the loop
+    // (sockets, heartbeats) for long.
+    static constexpr int kMaxStartsPerTurn = 512;
+
+    explicit TaskRunner(QObject *parent = nullptr);
+    ~TaskRunner() override;
+
+    // Queues the task; it starts on a later turn of the event loop. Returns false (and does
+    // nothing) when the same (instanceId, attempt, taskId) is already queued, running, or among
+    // the last recentLimit() finished tasks. Runner thread only.
+    bool submit(const TaskSpec &spec);
+    // Cancels every queued or running task of this instance attempt; each ends Canceled with
+    // `reason` as its result (running ones once they have actually stopped). Runner thread only.
+    void cancel(qint64 instanceId, int attempt, const QString &reason);
+    // Cancels every queued and running task. Runner thread only.
+    void cancelAll(const QString &reason);
+
+    // Tasks running at once (default 64, at least 1). Raising it starts queued tasks on the
+    // next turn; lowering it lets running tasks finish. Runner thread only.
+    void setCapacity(int capacity);
+    int capacity() const { return m_capacity; }
+    // How many finished task ids are remembered for idempotency (default 65536). Runner thread.
+    void setRecentLimit(int limit);
+    int recentLimit() const { return m_recentLimit; }
+
+    // Started and not yet finished. Runner thread only.
+    int runningCount() const { return static_cast<int>(m_active.size()); }
+    // Accepted and not yet started. Runner thread only.
+    int queuedCount() const { return static_cast<int>(m_queue.size()); }
+
+signals:
+    // Status transitions in order; a task's Running always comes before its terminal report.
+    void reports(const QList<kairos::TaskReport> &reports);
+    // Log lines in order, with seq 0 (the store assigns it). Emitted before the same turn's
+    // reports, so a task's lines precede its terminal report.
+    void logs(const QList<kairos::LogLine> &lines);
+
+protected:
+    void timerEvent(QTimerEvent *event) override;
+
+private:
+    struct KeyHash {
+        size_t operator()(const TaskKey &k) const noexcept { return qHash(k); }
+    };
+    struct Active {
+        std::unique_ptr<ProcessorRun> run;
+        int timeoutMs = 0;
+        int timerId = 0;
+    };
+
+    void scheduleTurn();
+    void onTurn();
+    void startTask(TaskSpec spec);
+    void onRunFinished(const TaskKey &key, InstanceStatus status, const QString &result);
+    void report(const TaskKey &key, InstanceStatus status, const QString &result);
+    void markDone(const TaskKey &key);
+    void cancelQueued(const QString &reason, qint64 instanceId, int attempt, bool all);
+
+    std::deque<TaskSpec> m_queue;
+    std::unordered_map<TaskKey, Active, KeyHash> m_active;
+    QHash<int, TaskKey> m_timeouts;                            // timer id -> running task
+    QSet<TaskKey> m_inFlight;                                  // queued or running
+    QSet<TaskKey> m_recent;                                    // finished, bounded by m_recentLimit
+    std::deque<TaskKey> m_recentOrder;                         // eviction order of m_recent
+    std::vector<std::unique_ptr<ProcessorRun>> m_finishedRuns; // destroyed on the next turn
+    QList<TaskReport> m_pendingReports;
+    QList<LogLine> m_pendingLogs;
+    QTimer m_turnTimer{this};                   // a child, so moveToThread() takes it along
+    QNetworkAccessManager *m_network = nullptr; // created for the first Http task
+    int m_capacity = kDefaultCapacity;
+    int m_recentLimit = kDefaultRecentLimit;
+};
+
+} // namespace kairos

@@ -1,0 +1,78 @@
+#pragma once
+// Helpers shared by the worker tests: process liveness from /proc (a zombie counts as dead:
+// reparented orphans may never be reaped inside a container), pid files, and a recorder that
+// runs one ProcessorRun and keeps what it said.
+
+#include <worker/processor.h>
+
+#include <QDir>
+#include <QFile>
+#include <QList>
+#include <QObject>
+#include <QString>
+
+namespace kairos::test {
+
+inline bool processAlive(qint64 pid) {
+    if (pid <= 0)
+        return false;
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray line = stat.readAll();
+    const qsizetype close = line.lastIndexOf(')');
+    if (close < 0 || close + 2 >= line.size())
+        return false;
+    const char state = line.at(close + 2);
+    return state != 'Z' && state != 'X';
+}
+
+// The pid written to `path` by a script, or 0 while the file is missing or incomplete.
+inline qint64 readPid(const QString &path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return 0;
+    const QByteArray text = f.readAll();
+    if (!text.endsWith('\n'))
+        return 0;
+    bool ok = false;
+    const qint64 pid = text.trimmed().toLongLong(&ok);
+    return ok ? pid : 0;
+}
+
+struct RecordedLine {
+    LogStream stream;
+    QString text;
+};
+
+// Connects to a run before it starts and records its log lines and every `finished`.
+class RunRecorder : public QObject {
+    Q_OBJECT
+public:
+    explicit RunRecorder(ProcessorRun *run) {
+        connect(run, &ProcessorRun::logLine, this, [this](LogStream s, const QString &t) {
+            lines.append({s, t});
+        });
+        connect(run, &ProcessorRun::finished, this, [this](InstanceStatus s, const QString &r) {
+            ++finishCount;
+            status = s;
+            result = r;
+        });
+    }
+
+    QStringList texts(LogStream stream) const {
+        QStringList out;
+        for (const RecordedLine &l : lines) {
+            if (l.stream == stream)
+                out << l.text;
+        }
+        return out;
+    }
+
+    QList<RecordedLine> lines;
+    int finishCount = 0;
+    InstanceStatus status = InstanceStatus::Running;
+    QString result;
+};
+
+} // namespace kairos::test
