@@ -45,7 +45,7 @@ struct Job {
     QString params; // job parameters handed to every run (JSON recommended, free text allowed)
 
     DispatchSpec dispatch;
-    int maxConcurrentInstances = 1; // 0 = unlimited; extra triggers are recorded as SKIPPED
+    int maxConcurrentInstances = 0; // 0 = unlimited; extra triggers are recorded as SKIPPED
     int retryCount = 0;             // extra attempts after the first fails
     int retryBackoffMs = 1000;      // delay before attempt 2; doubles per attempt, capped
     int timeoutMs = 0;              // 0 = no timeout

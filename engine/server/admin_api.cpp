@@ -3,6 +3,7 @@
 #include "server_log.h"
 
 #include <core/clock.h>
+#include <store/store_thread.h>
 
 #include <QCoreApplication>
 #include <QJsonArray>
@@ -129,6 +130,7 @@ void AdminApi::handle(const QString &method, const QJsonObject &params, Done don
             {QStringLiteral("timeZone"), QString::fromUtf8(engine.config().serverZone.id())},
             {QStringLiteral("jobs"), engine.jobs().size()},
             {QStringLiteral("activeInstances"), engine.activeInstanceCount()},
+            {QStringLiteral("store"), toString(engine.store()->dialect())},
         });
     }
     if (method == QLatin1String("job.create")) {

@@ -1,0 +1,76 @@
+#pragma once
+// Test helpers for integration tests: a real kairosd process on an ephemeral loopback port,
+// and a synchronous administrator session over the real admin protocol. Waits are bounded by
+// deadlines and driven by the event loop; nothing sleeps for a fixed time.
+
+#include <client/remote_client.h>
+
+#include <QJsonObject>
+#include <QProcess>
+#include <QString>
+#include <QTemporaryDir>
+
+#include <functional>
+#include <memory>
+
+namespace kairos::test {
+
+class ServerProcess {
+public:
+    // `dataDir` persists across restarts of the same ServerProcess.
+    explicit ServerProcess(QString dataDir, QStringList extraArgs = {});
+    ~ServerProcess();
+
+    // Starts kairosd and waits (bounded) until it prints its listening line. Empty on success,
+    // else why it failed (with its stderr).
+    QString start(int timeoutMs = 20000);
+    void kill9();             // SIGKILL, then reap
+    bool terminate(int timeoutMs = 20000); // SIGTERM, wait for a clean exit
+    qint64 pid() const { return m_process ? m_process->processId() : 0; }
+    quint16 port() const { return m_port; }
+    QString dataDir() const { return m_dataDir; }
+    QString adminPassword() const;
+    QString output() const { return m_output; }
+
+private:
+    QString m_dataDir;
+    QStringList m_extraArgs;
+    std::unique_ptr<QProcess> m_process;
+    quint16 m_port = 0;
+    QString m_output;
+};
+
+class AdminSession {
+public:
+    AdminSession(const ServerProcess &server);
+    ~AdminSession();
+
+    QString open(int timeoutMs = 10000); // empty on success
+    // Calls a method and waits for the reply (bounded).
+    Result<QJsonObject> call(const QString &method, const QJsonObject &params = {},
+                             int timeoutMs = 30000);
+    client::RemoteClient &client() { return *m_client; }
+
+    // Helpers built on call().
+    Result<QJsonObject> createJob(const QJsonObject &job);
+    QList<qint64> run(qint64 jobId, int count = 1, const QString &params = {});
+    Result<QJsonObject> instance(qint64 id); // {"instance":..., "attempts":[...]}
+    QString status(qint64 id);
+    // Polls instance.get until `pred` holds for the instance or the deadline passes.
+    bool waitForInstance(qint64 id, const std::function<bool(const QJsonObject &)> &pred,
+                         int timeoutMs = 30000);
+    bool waitForTerminal(qint64 id, int timeoutMs = 30000);
+    QList<QJsonObject> instancesOfJob(qint64 jobId, int limit = 10000);
+
+private:
+    std::unique_ptr<client::RemoteClient> m_client;
+};
+
+// Reads a text file's lines (the side channel processors append to).
+QStringList readLines(const QString &path);
+bool isTerminalStatus(const QString &status);
+// Spins the event loop until pred() or the deadline; returns pred().
+bool waitUntil(const std::function<bool()> &pred, int timeoutMs);
+bool processExists(qint64 pid);
+
+} // namespace kairos::test
