@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     if (!QDir().mkpath(dataDir))
         return fail(QStringLiteral("--data: cannot create %1").arg(dataDir));
 
-    const auto address = client::RemoteEndpoint::parseAddress(parser.value(listen));
+    const auto address = client::RemoteEndpoint::parseAddress(parser.value(listen), true);
     if (!address.ok())
         return fail(QStringLiteral("--listen: ") + address.error().section(u':', 1).trimmed());
     QHostAddress host;

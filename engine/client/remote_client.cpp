@@ -6,7 +6,7 @@
 
 namespace kairos::client {
 
-Result<RemoteEndpoint> RemoteEndpoint::parseAddress(const QString &address)
+Result<RemoteEndpoint> RemoteEndpoint::parseAddress(const QString &address, bool allowPortZero)
 {
     RemoteEndpoint ep;
     const int colon = address.lastIndexOf(u':');
@@ -20,9 +20,10 @@ Result<RemoteEndpoint> RemoteEndpoint::parseAddress(const QString &address)
         host = host.mid(1, host.size() - 2);
     bool ok = false;
     const uint port = address.mid(colon + 1).toUInt(&ok);
-    if (!ok || port == 0 || port > 65535) {
-        return makeError(QObject::tr("server: the port in \"%1\" must be a number from 1 to 65535")
-                             .arg(address));
+    if (!ok || (port == 0 && !allowPortZero) || port > 65535) {
+        return makeError(QObject::tr("server: the port in \"%1\" must be a number from %2 to 65535")
+                             .arg(address)
+                             .arg(allowPortZero ? 0 : 1));
     }
     ep.host = host;
     ep.port = quint16(port);

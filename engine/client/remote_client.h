@@ -21,8 +21,9 @@ struct RemoteEndpoint {
     QString password;
     protocol::TlsOptions tls;
 
-    // Parses "HOST:PORT" (or "[v6]:PORT"), naming what is wrong.
-    static Result<RemoteEndpoint> parseAddress(const QString &address);
+    // Parses "HOST:PORT" (or "[v6]:PORT"), naming what is wrong. Port 0 ("any free port") only
+    // makes sense for listening, so it is accepted only with `allowPortZero`.
+    static Result<RemoteEndpoint> parseAddress(const QString &address, bool allowPortZero = false);
 };
 
 class RemoteClient : public Client {
