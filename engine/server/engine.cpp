@@ -302,19 +302,14 @@ void Engine::onLogs(const QList<LogLine> &lines) { m_book->appendLogs(lines); }
 void Engine::endAttempt(const Instance &inst, InstanceStatus status, const QString &result,
                         qint64 timeMs)
 {
-    Attempt attempt;
-    attempt.instanceId = inst.id;
-    attempt.attempt = inst.attempt;
-    attempt.status = status;
-    attempt.worker = inst.worker;
-    attempt.reason = result;
-    attempt.startedAtMs = inst.startedAtMs ? inst.startedAtMs : inst.dispatchedAtMs;
-    attempt.finishedAtMs = timeMs;
-    m_book->recordAttempt(attempt);
-
     const JobEntry *entry = m_catalog.find(inst.jobId);
     const bool retryable = (status == InstanceStatus::Failed || status == InstanceStatus::TimedOut)
                            && inst.attempt < inst.maxAttempts && entry;
+    // An instance with one attempt is its own history: the attempt table only holds attempts
+    // of instances that have (or will have) more than one, and reads add the current attempt
+    // from the instance row. That keeps the common, successful run at one row update.
+    if (retryable || inst.attempt > 1)
+        m_book->recordAttempt(attemptOf(inst, status, result, timeMs));
     m_book->transition(inst.id, status, [&](Instance &i) {
         i.result = result;
         i.finishedAtMs = timeMs;
@@ -337,6 +332,20 @@ void Engine::endAttempt(const Instance &inst, InstanceStatus status, const QStri
         i.finishedAtMs = 0;
     });
     m_dispatcher->enqueueAt(inst.id, due);
+}
+
+Attempt Engine::attemptOf(const Instance &inst, InstanceStatus status, const QString &reason,
+                          qint64 finishedAtMs)
+{
+    Attempt attempt;
+    attempt.instanceId = inst.id;
+    attempt.attempt = inst.attempt;
+    attempt.status = status;
+    attempt.worker = inst.worker;
+    attempt.reason = reason;
+    attempt.startedAtMs = inst.startedAtMs ? inst.startedAtMs : inst.dispatchedAtMs;
+    attempt.finishedAtMs = finishedAtMs;
+    return attempt;
 }
 
 void Engine::runEnded(qint64 jobId, qint64)
@@ -501,6 +510,17 @@ void Engine::instance(qint64 id, Reply<InstanceDetail> reply)
             // The in-memory state may be ahead of the last commit.
             if (const Instance *live = m_book->find(id))
                 detail->instance = *live;
+            // The current attempt is stored on the instance row (see endAttempt).
+            const Instance &inst = detail->instance;
+            const bool listed = std::any_of(detail->attempts.begin(), detail->attempts.end(),
+                                            [&](const Attempt &a) { return a.attempt == inst.attempt; });
+            const bool begun = inst.dispatchedAtMs != 0 || isTerminal(inst.status);
+            if (!listed && begun && inst.status != InstanceStatus::Skipped) {
+                detail->attempts << attemptOf(inst, inst.status,
+                                              inst.status == InstanceStatus::Succeeded ? inst.result
+                                                                                       : inst.reason,
+                                              inst.finishedAtMs);
+            }
             reply(*detail);
         });
 }

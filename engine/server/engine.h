@@ -115,6 +115,8 @@ private:
     void endAttempt(const Instance &inst, InstanceStatus status, const QString &result,
                     qint64 timeMs);
     void runEnded(qint64 jobId, qint64 finishedAtMs);
+    static Attempt attemptOf(const Instance &inst, InstanceStatus status, const QString &reason,
+                             qint64 finishedAtMs);
     void planJob(const Job &job);
     void refreshJob(qint64 id);
     void commitJob(const Job &job, bool isNew, Reply<Job> reply);

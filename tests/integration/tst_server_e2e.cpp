@@ -120,6 +120,14 @@ private slots:
         QCOMPARE(ids.size(), 1);
         QVERIFY(m_admin->waitForTerminal(ids.first()));
         QCOMPARE(m_admin->status(ids.first()), QStringLiteral("SUCCEEDED"));
+        // One run, one attempt in its history.
+        const QJsonArray attempts =
+            m_admin->instance(ids.first())->value(QStringLiteral("attempts")).toArray();
+        QCOMPARE(attempts.size(), 1);
+        QCOMPARE(attempts.first().toObject().value(QStringLiteral("status")).toString(),
+                 QStringLiteral("SUCCEEDED"));
+        QCOMPARE(attempts.first().toObject().value(QStringLiteral("worker")).toString(),
+                 QStringLiteral("local"));
         const auto logs = m_admin->call(QStringLiteral("instance.logs"),
                                         QJsonObject{{QStringLiteral("id"), ids.first()}});
         QVERIFY2(logs.ok(), qPrintable(logs.error()));
