@@ -1,0 +1,121 @@
+#pragma once
+// CommandRunner: carries out one server command of kairosctl over a Client — waits for the link,
+// makes the admin calls, prints the replies (tables or JSON) and reports the exit code once.
+// The long-running commands live here too: `job run --wait` (the "instances" events plus a
+// slow instance.get poll as a safety net, with an optional deadline) and `instance logs
+// --follow` (the "logs" events for that instance plus instance.logs pages with afterSeq, so no
+// line is missed or printed twice, until the instance has ended). It talks only to the Client
+// interface, so tests drive it with a scripted client and no server.
+//
+// Threading: create, start and destroy on the Client's thread (the main thread); it uses that
+// thread's event loop and never blocks.
+
+#include "invocation.h"
+
+#include <client/client.h>
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QJsonArray>
+#include <QSet>
+#include <QTextStream>
+#include <QTimeZone>
+#include <QTimer>
+
+#include <functional>
+
+namespace kairos::cli {
+
+class CommandRunner : public QObject {
+    Q_OBJECT
+public:
+    // Exit codes beyond 0 (done), 1 (server error), 2 (usage), 3 (connection).
+    static constexpr int kExitServerError = 1;
+    static constexpr int kExitConnection = 3;
+    static constexpr int kExitRunFailed = 4;
+    static constexpr int kExitWaitTimeout = 5;
+
+    struct Options {
+        bool json = false;
+        QTimeZone zone = QTimeZone::systemTimeZone(); // times in human output
+        QString target;            // "127.0.0.1:7070 as admin" for connection errors
+        int pollIntervalMs = 2000; // safety-net poll of instance.get while waiting
+        int logPageSize = 1000;    // lines per instance.logs call
+    };
+
+    CommandRunner(client::Client &client, Action action, Options options, QTextStream &out,
+                  QTextStream &err, QObject *parent = nullptr);
+
+    // Starts once the client is connected (at once if it is); connect finished() first.
+    void start();
+    bool isFinished() const { return m_done; }
+    int exitCode() const { return m_exitCode; }
+
+signals:
+    // Emitted exactly once, with the process exit code.
+    void finished(int exitCode);
+
+private:
+    using OnReply = std::function<void(const QJsonObject &)>;
+
+    void onLinkState(client::Client::LinkState state, const QString &detail);
+    void begin();
+    void call(const QString &method, const QJsonObject &params, OnReply onReply);
+    void printReply(const QJsonObject &reply);
+    void printJson(const QJsonObject &doc);
+    void fail(int code, const QString &message);
+    void finish(int code);
+
+    // job run [--wait]
+    void runJob();
+    void onInstancesForWait(const QList<kairos::Instance> &instances);
+    void recordWaited(const QJsonObject &instance);
+    void pollWaited();
+    void completeWait();
+    void onWaitDeadline();
+    QJsonArray waitedInstances() const;
+
+    // instance list
+    void listInstances();
+
+    // instance logs [--follow]
+    void showLogs();
+    void fetchLogs();
+    void onLogPage(const QJsonObject &reply);
+    void printLogLine(const QJsonObject &line);
+    // Prints the lines that continue the printed sequence; false at a gap (lines unseen).
+    bool printInOrder(QList<QJsonObject> lines);
+    void onLogEvent(const QList<kairos::LogLine> &lines);
+    void onInstancesForLogs(const QList<kairos::Instance> &instances);
+    void noteLogInstanceStatus(const QString &status);
+    void pollLogInstance();
+
+    client::Client &m_client;
+    Action m_action;
+    Options m_options;
+    QTextStream &m_out;
+    QTextStream &m_err;
+    bool m_begun = false;
+    bool m_done = false;
+    int m_exitCode = -1;
+    QTimer m_poll;
+    QTimer m_deadline;
+
+    // job run --wait
+    QList<qint64> m_runIds;
+    QHash<qint64, QJsonObject> m_latest; // last known instance JSON per waited id (empty: none)
+    QSet<qint64> m_ended;                // waited ids known to be terminal
+    QSet<qint64> m_polling;              // instance.get in flight
+
+    // instance logs
+    qint64 m_lastSeq = 0;
+    int m_lastAttempt = 0;
+    bool m_fetching = false;
+    bool m_fetchAfterEnd = false; // the fetch in flight was sent after the end was known
+    bool m_instanceEnded = false;
+    bool m_statusPollInFlight = false;
+    QList<QJsonObject> m_bufferedLines; // event lines that arrived during a fetch
+    QJsonArray m_collectedLines;        // --json without --follow
+};
+
+} // namespace kairos::cli

@@ -1,0 +1,230 @@
+#include "views.h"
+
+#include "table.h"
+
+#include <timing/zoneclock.h>
+
+#include <QJsonDocument>
+
+namespace kairos::cli {
+namespace {
+
+using Pairs = QList<std::pair<QString, QString>>;
+
+QString text(const QJsonObject &o, const char *key) {
+    return o.value(QLatin1String(key)).toString();
+}
+qint64 number(const QJsonObject &o, const char *key) {
+    return o.value(QLatin1String(key)).toInteger();
+}
+QJsonObject object(const QJsonObject &o, const char *key) {
+    return o.value(QLatin1String(key)).toObject();
+}
+
+// A JSON value as a reader wants it: strings bare, anything else as compact JSON.
+QString valueText(const QJsonValue &v) {
+    if (v.isString())
+        return v.toString();
+    if (v.isDouble())
+        return QString::number(v.toInteger());
+    const QByteArray json = QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact);
+    return QString::fromUtf8(json.mid(1, json.size() - 2));
+}
+
+QString yesNo(bool b) {
+    return b ? QStringLiteral("yes") : QStringLiteral("no");
+}
+
+QString jobLabel(const QJsonObject &instance) {
+    const QString name = text(instance, "jobName");
+    return name.isEmpty() ? QStringLiteral("#%1").arg(number(instance, "jobId")) : name;
+}
+
+QString attemptText(const QJsonObject &instance) {
+    return QStringLiteral("%1/%2")
+        .arg(number(instance, "attempt"))
+        .arg(std::max<qint64>(number(instance, "maxAttempts"), number(instance, "attempt")));
+}
+
+} // namespace
+
+QString formatTime(qint64 epochMs, const QTimeZone &zone) {
+    // 0 means "not yet"; the server sends -1 for "no next fire" (an API job).
+    if (epochMs <= 0)
+        return QStringLiteral("-");
+    return formatLocalIso(epochMs, zone);
+}
+
+QString timingSummary(const QJsonObject &job) {
+    const QJsonObject timing = object(job, "timing");
+    const QString type = text(timing, "type");
+    const QString expression = text(timing, "expression").trimmed();
+    return expression.isEmpty() ? type : type + u' ' + expression;
+}
+
+QString jobDetail(const QJsonObject &job, const QTimeZone &zone) {
+    const QJsonObject timing = object(job, "timing");
+    const QJsonObject processor = object(job, "processor");
+    const QJsonObject dispatch = object(job, "dispatch");
+    const QJsonObject limits = object(job, "limits");
+
+    Pairs p;
+    p.append({QStringLiteral("id"), QString::number(number(job, "id"))});
+    p.append({QStringLiteral("name"), text(job, "name")});
+    if (!text(job, "description").isEmpty())
+        p.append({QStringLiteral("description"), text(job, "description")});
+    p.append({QStringLiteral("app"), text(job, "app")});
+    p.append({QStringLiteral("enabled"), yesNo(job.value(QStringLiteral("enabled")).toBool())});
+    p.append({QStringLiteral("timing"), timingSummary(job)});
+    const QString tz = text(timing, "timeZone");
+    p.append({QStringLiteral("time zone"), tz.isEmpty() ? QStringLiteral("(the server's)") : tz});
+    const qint64 windowStart = number(timing, "windowStartMs");
+    const qint64 windowEnd = number(timing, "windowEndMs");
+    if (windowStart || windowEnd) {
+        p.append({QStringLiteral("window"),
+                  QStringLiteral("%1 to %2")
+                      .arg(formatTime(windowStart, zone), formatTime(windowEnd, zone))});
+    }
+    QString misfire = text(timing, "misfirePolicy");
+    if (misfire == QLatin1String("FIRE_ALL"))
+        misfire += QStringLiteral(" (at most %1)").arg(number(timing, "misfireMaxFires"));
+    p.append({QStringLiteral("misfire"), misfire});
+    if (job.contains(QStringLiteral("nextFireMs")))
+        p.append({QStringLiteral("next fire"), formatTime(number(job, "nextFireMs"), zone)});
+    p.append({QStringLiteral("mode"), text(job, "mode")});
+    p.append({QStringLiteral("processor"), text(processor, "type")});
+    for (auto it = processor.begin(); it != processor.end(); ++it) {
+        if (it.key() != QLatin1String("type"))
+            p.append({QStringLiteral("  ") + it.key(), valueText(it.value())});
+    }
+    if (!text(job, "params").isEmpty())
+        p.append({QStringLiteral("params"), text(job, "params")});
+    QString strategy = text(dispatch, "strategy");
+    const QJsonArray targets = dispatch.value(QStringLiteral("targets")).toArray();
+    if (!targets.isEmpty())
+        strategy += u' ' + valueText(targets);
+    p.append({QStringLiteral("dispatch"), strategy});
+    const qint64 maxInstances = number(limits, "maxConcurrentInstances");
+    p.append({QStringLiteral("max instances"),
+              maxInstances == 0 ? QStringLiteral("unlimited") : QString::number(maxInstances)});
+    const qint64 retries = number(limits, "retryCount");
+    p.append({QStringLiteral("retries"), retries == 0
+                                             ? QStringLiteral("0")
+                                             : QStringLiteral("%1 (first after %2 ms, doubling)")
+                                                   .arg(retries)
+                                                   .arg(number(limits, "retryBackoffMs"))});
+    const qint64 timeout = number(limits, "timeoutMs");
+    p.append({QStringLiteral("timeout"),
+              timeout == 0 ? QStringLiteral("none") : QStringLiteral("%1 ms").arg(timeout)});
+    p.append({QStringLiteral("version"), QString::number(number(job, "version"))});
+    p.append({QStringLiteral("created"), formatTime(number(job, "createdAtMs"), zone)});
+    p.append({QStringLiteral("updated"), formatTime(number(job, "updatedAtMs"), zone)});
+    return keyValueLines(p);
+}
+
+QString jobTable(const QJsonArray &jobs, const QTimeZone &zone) {
+    Table t({QStringLiteral("ID"), QStringLiteral("NAME"), QStringLiteral("ENABLED"),
+             QStringLiteral("TIMING"), QStringLiteral("ZONE"), QStringLiteral("NEXT FIRE"),
+             QStringLiteral("PROCESSOR")});
+    t.alignRight(0);
+    for (const QJsonValue &v : jobs) {
+        const QJsonObject job = v.toObject();
+        const QString tz = text(object(job, "timing"), "timeZone");
+        t.addRow({QString::number(number(job, "id")), text(job, "name"),
+                  yesNo(job.value(QStringLiteral("enabled")).toBool()), timingSummary(job),
+                  tz.isEmpty() ? QStringLiteral("-") : tz,
+                  formatTime(number(job, "nextFireMs"), zone),
+                  text(object(job, "processor"), "type")});
+    }
+    return t.toString();
+}
+
+QString jobStateLine(const QJsonObject &job, const QTimeZone &zone) {
+    const bool enabled = job.value(QStringLiteral("enabled")).toBool();
+    QString line = QStringLiteral("job %1 (%2) %3")
+                       .arg(number(job, "id"))
+                       .arg(text(job, "name"),
+                            enabled ? QStringLiteral("enabled") : QStringLiteral("disabled"));
+    if (enabled && number(job, "nextFireMs") > 0)
+        line += QStringLiteral("; next fire %1").arg(formatTime(number(job, "nextFireMs"), zone));
+    return line + u'\n';
+}
+
+QString instanceTable(const QJsonArray &instances, const QTimeZone &zone) {
+    Table t({QStringLiteral("ID"), QStringLiteral("JOB"), QStringLiteral("STATUS"),
+             QStringLiteral("TRIGGER"), QStringLiteral("ATTEMPT"), QStringLiteral("WORKER"),
+             QStringLiteral("CREATED"), QStringLiteral("FINISHED"), QStringLiteral("REASON")});
+    t.alignRight(0);
+    t.alignRight(4);
+    for (const QJsonValue &v : instances) {
+        const QJsonObject i = v.toObject();
+        const QString worker = text(i, "worker");
+        t.addRow({QString::number(number(i, "id")), jobLabel(i), text(i, "status"),
+                  text(i, "trigger"), attemptText(i),
+                  worker.isEmpty() ? QStringLiteral("-") : worker,
+                  formatTime(number(i, "createdAtMs"), zone),
+                  formatTime(number(i, "finishedAtMs"), zone), text(i, "reason")});
+    }
+    return t.toString();
+}
+
+QString instanceDetail(const QJsonObject &reply, const QTimeZone &zone) {
+    const QJsonObject i = object(reply, "instance");
+    Pairs p;
+    p.append({QStringLiteral("id"), QString::number(number(i, "id"))});
+    p.append({QStringLiteral("job"),
+              QStringLiteral("%1 (id %2)").arg(jobLabel(i)).arg(number(i, "jobId"))});
+    p.append({QStringLiteral("status"), text(i, "status")});
+    if (!text(i, "reason").isEmpty())
+        p.append({QStringLiteral("reason"), text(i, "reason")});
+    p.append({QStringLiteral("trigger"), text(i, "trigger")});
+    if (number(i, "fireTimeMs"))
+        p.append({QStringLiteral("fire time"), formatTime(number(i, "fireTimeMs"), zone)});
+    p.append({QStringLiteral("attempt"), attemptText(i)});
+    if (number(i, "nextAttemptAtMs"))
+        p.append({QStringLiteral("next attempt"), formatTime(number(i, "nextAttemptAtMs"), zone)});
+    p.append({QStringLiteral("worker"),
+              text(i, "worker").isEmpty() ? QStringLiteral("-") : text(i, "worker")});
+    if (!text(i, "params").isEmpty())
+        p.append({QStringLiteral("params"), text(i, "params")});
+    if (!text(i, "result").isEmpty())
+        p.append({QStringLiteral("result"), text(i, "result")});
+    p.append({QStringLiteral("created"), formatTime(number(i, "createdAtMs"), zone)});
+    p.append({QStringLiteral("dispatched"), formatTime(number(i, "dispatchedAtMs"), zone)});
+    p.append({QStringLiteral("started"), formatTime(number(i, "startedAtMs"), zone)});
+    p.append({QStringLiteral("finished"), formatTime(number(i, "finishedAtMs"), zone)});
+    QString out = keyValueLines(p);
+
+    const QJsonArray attempts = reply.value(QStringLiteral("attempts")).toArray();
+    if (attempts.isEmpty())
+        return out + QStringLiteral("\nAttempts: none finished yet\n");
+    Table t({QStringLiteral("ATTEMPT"), QStringLiteral("STATUS"), QStringLiteral("WORKER"),
+             QStringLiteral("STARTED"), QStringLiteral("FINISHED"), QStringLiteral("REASON")});
+    t.alignRight(0);
+    for (const QJsonValue &v : attempts) {
+        const QJsonObject a = v.toObject();
+        t.addRow({QString::number(number(a, "attempt")), text(a, "status"),
+                  text(a, "worker").isEmpty() ? QStringLiteral("-") : text(a, "worker"),
+                  formatTime(number(a, "startedAtMs"), zone),
+                  formatTime(number(a, "finishedAtMs"), zone), text(a, "reason")});
+    }
+    return out + QStringLiteral("\nAttempts:\n") + t.toString();
+}
+
+QString logLineText(const QJsonObject &line, const QTimeZone &zone) {
+    return QStringLiteral("%1 %2 %3\n")
+        .arg(formatTime(number(line, "timeMs"), zone), text(line, "stream"), text(line, "text"));
+}
+
+QString serverInfo(const QJsonObject &info, const QTimeZone &zone) {
+    return keyValueLines({
+        {QStringLiteral("server id"), text(info, "serverId")},
+        {QStringLiteral("version"), text(info, "version")},
+        {QStringLiteral("time"), formatTime(number(info, "timeMs"), zone)},
+        {QStringLiteral("time zone"), text(info, "timeZone")},
+        {QStringLiteral("jobs"), QString::number(number(info, "jobs"))},
+        {QStringLiteral("active instances"), QString::number(number(info, "activeInstances"))},
+    });
+}
+
+} // namespace kairos::cli

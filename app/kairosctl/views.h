@@ -1,0 +1,39 @@
+#pragma once
+// Views: the human-readable forms of the admin replies kairosctl prints — job and instance
+// tables, one job or one instance field by field, log lines, server info. They read the JSON
+// shapes of jobToJson()/instanceToJson()/attemptToJson()/logLineToJson() as the server sends
+// them, and show times as local ISO-8601 in the zone given (the machine's zone in kairosctl,
+// a fixed zone in tests). Pure functions; thread-safe.
+
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QString>
+#include <QTimeZone>
+
+namespace kairos::cli {
+
+// Local ISO-8601 with offset ("2026-03-08T03:00:00-04:00"); "-" for 0 or less (not yet /
+// never).
+QString formatTime(qint64 epochMs, const QTimeZone &zone);
+
+// "CRON 0 0 2 * * ?", "FIXED_RATE 30s", "API".
+QString timingSummary(const QJsonObject &job);
+
+// One job, a field per line (job create / update / show).
+QString jobDetail(const QJsonObject &job, const QTimeZone &zone);
+// ID NAME ENABLED TIMING ZONE NEXT FIRE PROCESSOR (job list).
+QString jobTable(const QJsonArray &jobs, const QTimeZone &zone);
+// "job 7 (nightly) enabled; next fire 2026-..." (job enable / disable).
+QString jobStateLine(const QJsonObject &job, const QTimeZone &zone);
+
+// ID JOB STATUS TRIGGER ATTEMPT WORKER CREATED FINISHED REASON (instance list, job run --wait).
+QString instanceTable(const QJsonArray &instances, const QTimeZone &zone);
+// An instance.get reply ({instance, attempts}): the fields, then the attempts table.
+QString instanceDetail(const QJsonObject &reply, const QTimeZone &zone);
+
+// "<local time> <OUT|ERR|SYS> <text>" (instance logs).
+QString logLineText(const QJsonObject &line, const QTimeZone &zone);
+
+QString serverInfo(const QJsonObject &info, const QTimeZone &zone);
+
+} // namespace kairos::cli

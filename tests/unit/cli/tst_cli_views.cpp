@@ -1,0 +1,270 @@
+// kairosctl's human output: aligned tables, one job or instance field by field, log lines —
+// the exact text a user reads, with times pinned to UTC.
+#include <table.h>
+#include <views.h>
+
+#include <core/instance.h>
+#include <core/job.h>
+
+#include <QTest>
+
+using namespace kairos;
+using namespace kairos::cli;
+
+namespace {
+
+const QTimeZone kUtc = QTimeZone::utc();
+
+Instance instance(qint64 id, const QString &jobName, InstanceStatus status) {
+    Instance i;
+    i.id = id;
+    i.jobId = 4;
+    i.jobName = jobName;
+    i.status = status;
+    return i;
+}
+
+} // namespace
+
+class TestCliViews : public QObject {
+    Q_OBJECT
+
+private slots:
+    void tableAlignsColumns();
+    void keyValueLinesIndentContinuations();
+    void times();
+    void jobTable();
+    void jobDetail();
+    void jobStateLine();
+    void instanceTable();
+    void instanceDetail();
+    void logLine();
+    void serverInfo();
+};
+
+void TestCliViews::tableAlignsColumns() {
+    Table t({"ID", "NAME", "NOTE"});
+    t.alignRight(0);
+    t.addRow({"7", "alpha", "x"});
+    t.addRow({"123", "b", "multi\nline"});
+    t.addRow({"5", "c", ""});
+    t.addRow({"8"}); // missing cells are blank
+    QCOMPARE(t.rowCount(), 4);
+    QCOMPARE(t.toString(), QStringLiteral(" ID  NAME   NOTE\n"
+                                          "  7  alpha  x\n"
+                                          "123  b      multi line\n"
+                                          "  5  c\n"
+                                          "  8\n"));
+}
+
+void TestCliViews::keyValueLinesIndentContinuations() {
+    QCOMPARE(keyValueLines({{"a", "1"}, {"longer", "two\nlines"}, {"empty", ""}}),
+             QStringLiteral("a:      1\n"
+                            "longer: two\n"
+                            "        lines\n"
+                            "empty:\n"));
+}
+
+void TestCliViews::times() {
+    QCOMPARE(formatTime(0, kUtc), QStringLiteral("-"));
+    QCOMPARE(formatTime(-1, kUtc), QStringLiteral("-")); // the server's "no next fire"
+    QCOMPARE(formatTime(43200000, kUtc), QStringLiteral("1970-01-01T12:00:00+00:00"));
+    QCOMPARE(formatTime(1500, kUtc), QStringLiteral("1970-01-01T00:00:01.500+00:00"));
+    // Local time of the zone given, with its offset (CET in January).
+    QCOMPARE(formatTime(1767225600000, QTimeZone("Europe/Berlin")),
+             QStringLiteral("2026-01-01T01:00:00+01:00"));
+}
+
+void TestCliViews::jobTable() {
+    Job cron;
+    cron.id = 3;
+    cron.name = QStringLiteral("nightly");
+    cron.timingType = TimingType::Cron;
+    cron.timingExpression = QStringLiteral("0 0 2 * * ?");
+    cron.timeZone = QStringLiteral("Europe/Berlin");
+    cron.processor = ProcessorKind::Shell;
+    QJsonObject first = jobToJson(cron);
+    first[QStringLiteral("nextFireMs")] = 86400000;
+
+    Job manual;
+    manual.id = 12;
+    manual.name = QStringLiteral("manual");
+    manual.enabled = false;
+    QJsonObject second = jobToJson(manual);
+    second[QStringLiteral("nextFireMs")] = 0;
+
+    QCOMPARE(cli::jobTable(QJsonArray{first, second}, kUtc),
+             QStringLiteral(
+                 "ID  NAME     ENABLED  TIMING            ZONE           NEXT FIRE                "
+                 "  PROCESSOR\n"
+                 " 3  nightly  yes      CRON 0 0 2 * * ?  Europe/Berlin  1970-01-02T00:00:00+00:00"
+                 "  SHELL\n"
+                 "12  manual   no       API               -              -                        "
+                 "  ECHO\n"));
+    QCOMPARE(cli::jobTable(QJsonArray{}, kUtc),
+             QStringLiteral("ID  NAME  ENABLED  TIMING  ZONE  NEXT FIRE  PROCESSOR\n"));
+}
+
+void TestCliViews::jobDetail() {
+    Job job;
+    job.id = 3;
+    job.name = QStringLiteral("nightly");
+    job.timingType = TimingType::Cron;
+    job.timingExpression = QStringLiteral("0 0 2 * * ?");
+    job.timeZone = QStringLiteral("UTC");
+    job.processor = ProcessorKind::Shell;
+    job.processorConfig = {{QStringLiteral("script"), QStringLiteral("echo one\necho two")}};
+    job.maxConcurrentInstances = 1;
+    job.retryCount = 2;
+    job.version = 5;
+    job.createdAtMs = 1000;
+    job.updatedAtMs = 2000;
+    QJsonObject json = jobToJson(job);
+    json[QStringLiteral("nextFireMs")] = 86400000;
+
+    QCOMPARE(cli::jobDetail(json, kUtc),
+             QStringLiteral("id:            3\n"
+                            "name:          nightly\n"
+                            "app:           default\n"
+                            "enabled:       yes\n"
+                            "timing:        CRON 0 0 2 * * ?\n"
+                            "time zone:     UTC\n"
+                            "misfire:       FIRE_ONCE\n"
+                            "next fire:     1970-01-02T00:00:00+00:00\n"
+                            "mode:          STANDALONE\n"
+                            "processor:     SHELL\n"
+                            "  script:      echo one\n"
+                            "               echo two\n"
+                            "dispatch:      HEALTH_FIRST\n"
+                            "max instances: 1\n"
+                            "retries:       2 (first after 1000 ms, doubling)\n"
+                            "timeout:       none\n"
+                            "version:       5\n"
+                            "created:       1970-01-01T00:00:01+00:00\n"
+                            "updated:       1970-01-01T00:00:02+00:00\n"));
+
+    // The optional lines appear when set.
+    job.description = QStringLiteral("the report");
+    job.misfirePolicy = MisfirePolicy::FireAll;
+    job.misfireMaxFires = 5;
+    job.maxConcurrentInstances = 0;
+    job.timeoutMs = 30000;
+    job.timeZone.clear();
+    job.dispatch.strategy = DispatchStrategy::Specified;
+    job.dispatch.targets = {QStringLiteral("tag:gpu")};
+    const QString detail = cli::jobDetail(jobToJson(job), kUtc);
+    for (const char *line :
+         {"description:   the report\n", "misfire:       FIRE_ALL (at most 5)\n",
+          "max instances: unlimited\n", "timeout:       30000 ms\n",
+          "time zone:     (the server's)\n", "dispatch:      SPECIFIED [\"tag:gpu\"]\n"})
+        QVERIFY2(detail.contains(QLatin1String(line)), line);
+    QVERIFY(!detail.contains("next fire")); // not sent: not shown
+}
+
+void TestCliViews::jobStateLine() {
+    Job job;
+    job.id = 7;
+    job.name = QStringLiteral("tick");
+    QJsonObject json = jobToJson(job);
+    json[QStringLiteral("nextFireMs")] = 60000;
+    QCOMPARE(cli::jobStateLine(json, kUtc),
+             QStringLiteral("job 7 (tick) enabled; next fire 1970-01-01T00:01:00+00:00\n"));
+    json[QStringLiteral("enabled")] = false;
+    QCOMPARE(cli::jobStateLine(json, kUtc), QStringLiteral("job 7 (tick) disabled\n"));
+}
+
+void TestCliViews::instanceTable() {
+    Instance failed = instance(11, QStringLiteral("nightly"), InstanceStatus::Failed);
+    failed.trigger = TriggerKind::Scheduled;
+    failed.attempt = 2;
+    failed.maxAttempts = 3;
+    failed.worker = QStringLiteral("w1@127.0.0.1");
+    failed.createdAtMs = 1000;
+    failed.finishedAtMs = 61500;
+    failed.reason = QStringLiteral("exit code 1");
+    Instance running = instance(9, QString(), InstanceStatus::Running);
+    running.createdAtMs = 2000;
+
+    QCOMPARE(
+        cli::instanceTable(QJsonArray{instanceToJson(failed), instanceToJson(running)}, kUtc),
+        QStringLiteral("ID  JOB      STATUS   TRIGGER    ATTEMPT  WORKER        CREATED      "
+                       "              FINISHED                       REASON\n"
+                       "11  nightly  FAILED   SCHEDULED      2/3  w1@127.0.0.1  "
+                       "1970-01-01T00:00:01+00:00  1970-01-01T00:01:01.500+00:00  exit code 1\n"
+                       " 9  #4       RUNNING  API            1/1  -             "
+                       "1970-01-01T00:00:02+00:00  -\n"));
+}
+
+void TestCliViews::instanceDetail() {
+    Instance inst = instance(11, QStringLiteral("nightly"), InstanceStatus::Succeeded);
+    inst.attempt = 2;
+    inst.maxAttempts = 2;
+    inst.result = QStringLiteral("done");
+    inst.worker = QStringLiteral("w1");
+    inst.createdAtMs = 1000;
+    inst.dispatchedAtMs = 2000;
+    inst.startedAtMs = 3000;
+    inst.finishedAtMs = 4000;
+    Attempt first;
+    first.instanceId = 11;
+    first.attempt = 1;
+    first.status = InstanceStatus::Failed;
+    first.worker = QStringLiteral("w2");
+    first.reason = QStringLiteral("exit code 3");
+    first.startedAtMs = 1500;
+    first.finishedAtMs = 1600;
+    const QJsonObject reply{{QStringLiteral("instance"), instanceToJson(inst)},
+                            {QStringLiteral("attempts"), QJsonArray{attemptToJson(first)}}};
+    QCOMPARE(cli::instanceDetail(reply, kUtc),
+             QStringLiteral("id:         11\n"
+                            "job:        nightly (id 4)\n"
+                            "status:     SUCCEEDED\n"
+                            "trigger:    API\n"
+                            "attempt:    2/2\n"
+                            "worker:     w1\n"
+                            "result:     done\n"
+                            "created:    1970-01-01T00:00:01+00:00\n"
+                            "dispatched: 1970-01-01T00:00:02+00:00\n"
+                            "started:    1970-01-01T00:00:03+00:00\n"
+                            "finished:   1970-01-01T00:00:04+00:00\n"
+                            "\n"
+                            "Attempts:\n"
+                            "ATTEMPT  STATUS  WORKER  STARTED                        "
+                            "FINISHED                       REASON\n"
+                            "      1  FAILED  w2      1970-01-01T00:00:01.500+00:00  "
+                            "1970-01-01T00:00:01.600+00:00  exit code 3\n"));
+
+    const QJsonObject fresh{{QStringLiteral("instance"),
+                             instanceToJson(instance(12, "x", InstanceStatus::WaitingWorker))},
+                            {QStringLiteral("attempts"), QJsonArray{}}};
+    QVERIFY(cli::instanceDetail(fresh, kUtc).endsWith("\nAttempts: none finished yet\n"));
+}
+
+void TestCliViews::logLine() {
+    LogLine l;
+    l.instanceId = 3;
+    l.seq = 1;
+    l.timeMs = 43200250;
+    l.stream = LogStream::Stderr;
+    l.text = QStringLiteral("disk almost full");
+    QCOMPARE(logLineText(logLineToJson(l), kUtc),
+             QStringLiteral("1970-01-01T12:00:00.250+00:00 ERR disk almost full\n"));
+}
+
+void TestCliViews::serverInfo() {
+    const QJsonObject info{{QStringLiteral("serverId"), QStringLiteral("srv-1")},
+                           {QStringLiteral("version"), QStringLiteral("0.1.0")},
+                           {QStringLiteral("timeMs"), 0},
+                           {QStringLiteral("timeZone"), QStringLiteral("Europe/Paris")},
+                           {QStringLiteral("jobs"), 4},
+                           {QStringLiteral("activeInstances"), 2}};
+    QCOMPARE(cli::serverInfo(info, kUtc), QStringLiteral("server id:        srv-1\n"
+                                                         "version:          0.1.0\n"
+                                                         "time:             -\n"
+                                                         "time zone:        Europe/Paris\n"
+                                                         "jobs:             4\n"
+                                                         "active instances: 2\n"));
+}
+
+QTEST_GUILESS_MAIN(TestCliViews)
+#include "tst_cli_views.moc"
