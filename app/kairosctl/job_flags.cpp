@@ -113,8 +113,8 @@ Result<QJsonObject> jobFieldsFromFlags(const ParsedArgs &args, bool requireCompl
         timing[QStringLiteral("type")] = QLatin1String(c->typeName);
         timing[QStringLiteral("expression")] = args.value(QLatin1String(c->flag));
     } else if (requireComplete) {
-        return makeError(QStringLiteral("one of %1 is required (when the job runs)")
-                             .arg(flagList(kTimingFlags).join(QStringLiteral(", "))));
+        // Like a job file without "timing": runs only when triggered (kairosctl job run, API).
+        timing[QStringLiteral("type")] = QStringLiteral("API");
     }
     if (args.has(QStringLiteral("tz")))
         timing[QStringLiteral("timeZone")] = args.value(QStringLiteral("tz")).trimmed();

@@ -103,6 +103,9 @@ void TestCliCommandLine::requests_data() {
     QTest::addColumn<QString>("method");
     QTest::addColumn<QString>("params");
 
+    QTest::newRow("create without timing is API-only")
+        << QStringList{"job", "create", "--name", "x", "--echo", "hi"} << "job.create"
+        << R"({"job":{"name":"x","processor":{"message":"hi","type":"ECHO"},"timing":{"type":"API"}}})";
     QTest::newRow("create cron shell, every option")
         << QStringList{"job",
                        "create",
@@ -225,10 +228,6 @@ void TestCliCommandLine::usageErrors_data() {
     QTest::newRow("no processor")
         << QStringList{"job", "create", "--name", "x", "--cron", "* * * * *"}
         << "one of --shell, --http, --echo, --sleep is required (what the job runs)"
-        << "job create";
-    QTest::newRow("no timing")
-        << QStringList{"job", "create", "--name", "x", "--echo", "hi"}
-        << "one of --cron, --rate, --delay, --at, --api is required (when the job runs)"
         << "job create";
     QTest::newRow("no name") << QStringList{"job", "create", "--echo", "hi", "--api"}
                              << "--name: required (or give the whole job with --file)"
