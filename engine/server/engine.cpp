@@ -537,7 +537,7 @@ void Engine::logs(qint64 id, qint64 afterSeq, int limit, Reply<QList<LogLine>> r
 void Engine::cancelInstance(qint64 id, Reply<Instance> reply)
 {
     const Instance *inst = m_book->find(id);
-    if (!inst) {
+    if (!inst || isTerminal(inst->status)) {
         instance(id, [this, id, reply](Result<InstanceDetail> detail) {
             if (!detail.ok())
                 return reply(makeError(detail.error()));
@@ -574,7 +574,7 @@ void Engine::cancelInstance(qint64 id, Reply<Instance> reply)
 
 void Engine::retryInstance(qint64 id, Reply<Instance> reply)
 {
-    if (const Instance *active = m_book->find(id)) {
+    if (const Instance *active = m_book->find(id); active && !isTerminal(active->status)) {
         return reply(makeError(tr("instance %1 is still %2; cancel it first")
                                    .arg(id)
                                    .arg(toString(active->status))));
@@ -582,6 +582,8 @@ void Engine::retryInstance(qint64 id, Reply<Instance> reply)
     instance(id, [this, id, reply](Result<InstanceDetail> detail) {
         if (!detail.ok())
             return reply(makeError(detail.error()));
+        // The instance() reply carries our in-memory copy when we still hold it (a finished
+        // instance whose commit is in flight), so the version below is the newest one.
         Instance inst = detail->instance;
         if (!isAllowedTransition(inst.status, InstanceStatus::WaitingDispatch)) {
             return reply(makeError(
@@ -590,9 +592,10 @@ void Engine::retryInstance(qint64 id, Reply<Instance> reply)
                     .arg(id)
                     .arg(toString(inst.status))));
         }
-        if (m_book->find(id))
+        if (const Instance *held = m_book->find(id); held && !isTerminal(held->status))
             return reply(makeError(tr("instance %1 is being retried already").arg(id)));
-        m_book->adopt(inst, true);
+        if (!m_book->find(id))
+            m_book->adopt(inst, true);
         Instance snapshot;
         m_book->transition(id, InstanceStatus::WaitingDispatch, [&](Instance &i) {
             i.attempt += 1;

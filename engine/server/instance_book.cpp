@@ -132,8 +132,8 @@ void InstanceBook::flush()
         batch->updates << u;
         ++inst.version; // the version the row has once this commit lands
         batch->updatedSnapshots << inst;
-        if (isTerminal(inst.status))
-            m_active.erase(it);
+        // A terminal instance stays until its commit has landed (onFlushed): until then a read
+        // from the store would still see the old row, and only our copy has the truth.
     }
     m_dirty.clear();
     if (batch->inserts.isEmpty() && batch->updates.isEmpty() && batch->attempts.isEmpty()
@@ -184,12 +184,11 @@ void InstanceBook::onFlushed(const std::shared_ptr<Batch> &batch, const Status &
         for (PendingInsert &p : batch->inserts)
             p.done(p.rows, QList<bool>(p.rows.size(), false), status);
         for (int i = 0; i < batch->updates.size(); ++i) {
-            const Instance &snap = batch->updatedSnapshots.at(i);
-            auto it = m_active.find(snap.id);
+            const auto it = m_active.find(batch->updatedSnapshots.at(i).id);
             if (it == m_active.end())
-                it = m_active.insert(snap.id, snap); // a terminal one we had forgotten
+                continue;
             it->version = batch->updates.at(i).expectedVersion;
-            m_dirty.insert(snap.id);
+            m_dirty.insert(it->id);
         }
         m_attempts = batch->attempts + m_attempts;
         m_logs = batch->logs + m_logs;
@@ -216,6 +215,12 @@ void InstanceBook::onFlushed(const std::shared_ptr<Batch> &batch, const Status &
         const Instance &snap = batch->updatedSnapshots.at(i);
         if (batch->applied.value(i, true)) {
             changed << snap;
+            // Forget a finished instance once it is stored, unless it moved on meanwhile
+            // (a retry made it waiting again).
+            const auto it = m_active.find(snap.id);
+            if (it != m_active.end() && it->version == snap.version && isTerminal(it->status)
+                && !m_dirty.contains(snap.id))
+                m_active.erase(it);
             continue;
         }
         // Another writer moved this row first. Our view is stale: take the stored one.

@@ -220,6 +220,47 @@ private slots:
         }
     }
 
+    void readAfterTerminalChangeSeesItBeforeTheCommit()
+    {
+        // Read-your-writes across the group commit: a read issued right after an instance
+        // finished reaches the store before that change is committed; the engine must still
+        // answer with the finished state (it keeps its copy until the commit lands).
+        EngineConfig config = freshConfig();
+        config.localWorker = false; // instances wait: nothing else moves them
+        Engine engine(config);
+        QVERIFY(engine.start().ok());
+        const Job job = created(engine, echoJob(QStringLiteral("waits")));
+        std::optional<Result<QList<qint64>>> ran;
+        engine.runJob(job.id, {QString()},
+                      [&ran](Result<QList<qint64>> r) { ran.emplace(std::move(r)); });
+        QTRY_VERIFY_WITH_TIMEOUT(ran.has_value(), 10000);
+        QVERIFY(ran->ok());
+        const qint64 id = ran->value().first();
+        std::optional<InstanceStatus> waiting;
+        engine.instance(id, [&](Result<InstanceDetail> d) { waiting = d->instance.status; });
+        QTRY_VERIFY_WITH_TIMEOUT(waiting.has_value(), 10000);
+        QCOMPARE(toString(*waiting), toString(InstanceStatus::WaitingWorker));
+        bool flushed = false;
+        engine.whenFlushed([&flushed] { flushed = true; });
+        QTRY_VERIFY_WITH_TIMEOUT(flushed, 10000);
+
+        std::optional<Result<Instance>> canceled;
+        engine.cancelInstance(id, [&](Result<Instance> r) { canceled.emplace(std::move(r)); });
+        QVERIFY(canceled.has_value() && canceled->ok()); // synchronous for a waiting instance
+        std::optional<InstanceStatus> seen;
+        engine.instance(id, [&](Result<InstanceDetail> d) { seen = d->instance.status; });
+        QTRY_VERIFY_WITH_TIMEOUT(seen.has_value(), 10000);
+        QCOMPARE(toString(*seen), toString(InstanceStatus::Canceled));
+        // And after the commit, from the store.
+        flushed = false;
+        engine.whenFlushed([&flushed] { flushed = true; });
+        QTRY_VERIFY_WITH_TIMEOUT(flushed, 10000);
+        seen.reset();
+        engine.instance(id, [&](Result<InstanceDetail> d) { seen = d->instance.status; });
+        QTRY_VERIFY_WITH_TIMEOUT(seen.has_value(), 10000);
+        QCOMPARE(toString(*seen), toString(InstanceStatus::Canceled));
+    }
+
     void retentionDeletesOnlyOldFinishedInstances()
     {
         EngineConfig config = freshConfig();
