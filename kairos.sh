@@ -14,6 +14,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=${KAIROS_BUILD_DIR:-$ROOT/build}
 JOBS=${KAIROS_JOBS:-2}
+# ccache keys objects by paths relative to the checkout, so a fresh clone (CI) reuses what an
+# earlier build of the same sources on this machine compiled.
+export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=true
 
 PACKAGES=(
     cmake ninja-build g++ ccache pkg-config
