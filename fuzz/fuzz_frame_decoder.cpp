@@ -21,7 +21,8 @@ namespace {
 
 class OneLogin : public CredentialLookup {
 public:
-    std::optional<ScramCredential> find(const QString &role, const QString &name) override {
+    std::optional<ScramCredential> find(const QString &role, const QString &name) override
+    {
         if (role == kRoleAdmin && name == QLatin1StringView("alice"))
             return credential;
         return std::nullopt;
@@ -51,12 +52,14 @@ const QLatin1StringView kKnownKeys[] = {
     QLatin1StringView("serverSignature"),
 };
 
-void check(bool condition) {
+void check(bool condition)
+{
     if (!condition)
         __builtin_trap();
 }
 
-void exerciseAccessors(const Message &m) {
+void exerciseAccessors(const Message &m)
+{
     qsizetype sink = 0;
     for (QLatin1StringView key : kKnownKeys) {
         sink += m.text(key).size();
@@ -65,14 +68,15 @@ void exerciseAccessors(const Message &m) {
         sink += m.boolean(key) ? 1 : 0;
         sink += m.map(key).size();
         sink += m.array(key).size();
-        sink += m.requireText(key).ok() + m.requireInteger(key).ok() + m.requireBytes(key).ok() +
-                m.requireMap(key).ok() + m.requireBoolean(key).ok();
+        sink += m.requireText(key).ok() + m.requireInteger(key).ok() + m.requireBytes(key).ok()
+                + m.requireMap(key).ok() + m.requireBoolean(key).ok();
         sink += cborTypeName(m.value(key)).size();
     }
     (void)sink;
 }
 
-void checkReencoding(const Message &m) {
+void checkReencoding(const Message &m)
+{
     const QByteArray once = encodeFrame(m);
     FrameDecoder decoder(once.size());
     decoder.append(once);
@@ -84,7 +88,8 @@ void checkReencoding(const Message &m) {
 
 struct Splitter {
     uint32_t state;
-    size_t nextChunk() {
+    size_t nextChunk()
+    {
         // xorshift32: cheap and deterministic per input.
         state ^= state << 13;
         state ^= state >> 17;
@@ -104,7 +109,8 @@ struct Splitter {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     if (size < 1)
         return 0;
     const uint8_t control = data[0];

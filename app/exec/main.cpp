@@ -37,12 +37,14 @@ constexpr int kUsageExit = 125;
 volatile sig_atomic_t g_terminating = 0;
 long g_graceMs = 2000;
 
-void onAlarm(int) {
+void onAlarm(int)
+{
     // The grace period is over: kill the whole group, this launcher included.
     kill(0, SIGKILL);
 }
 
-void onTerminate(int) {
+void onTerminate(int)
+{
     if (g_terminating)
         return; // our own forwarded SIGTERM, or a second request
     g_terminating = 1;
@@ -60,7 +62,8 @@ void onTerminate(int) {
     errno = savedErrno;
 }
 
-void installHandler(int sig, void (*handler)(int)) {
+void installHandler(int sig, void (*handler)(int))
+{
     struct sigaction sa {};
     sa.sa_handler = handler;
     sigemptyset(&sa.sa_mask);
@@ -70,7 +73,8 @@ void installHandler(int sig, void (*handler)(int)) {
 // SIGKILLs every process of our group except ourselves, until none is left (a member may fork
 // between two scans). Zombies are already dead and are skipped. Bounded so a process stuck in
 // uninterruptible sleep cannot hold the launcher for ever.
-void killLeftovers(pid_t pgid) {
+void killLeftovers(pid_t pgid)
+{
     const pid_t self = getpid();
     for (int round = 0; round < 500; ++round) {
         DIR *proc = opendir("/proc");
@@ -111,7 +115,8 @@ void killLeftovers(pid_t pgid) {
     }
 }
 
-[[noreturn]] void forwardStatus(int status) {
+[[noreturn]] void forwardStatus(int status)
+{
     if (WIFEXITED(status))
         std::exit(WEXITSTATUS(status));
     const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
@@ -128,12 +133,14 @@ void killLeftovers(pid_t pgid) {
     std::_Exit(128 + sig); // a signal whose default action does not terminate
 }
 
-void usage() {
+void usage()
+{
     std::fputs("usage: kairos-exec [--parent-pid PID] [--grace-ms MS] -- COMMAND [ARGS...]\n",
                stderr);
 }
 
-bool parseLong(const char *s, long min, long *out) {
+bool parseLong(const char *s, long min, long *out)
+{
     char *end = nullptr;
     errno = 0;
     const long v = std::strtol(s, &end, 10);
@@ -145,7 +152,8 @@ bool parseLong(const char *s, long min, long *out) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     long parentPid = 0;
     int i = 1;
     for (; i < argc; ++i) {

@@ -7,7 +7,8 @@
 namespace kairos::cli {
 namespace {
 
-const OptionSpec *findSpec(const QList<OptionSpec> &specs, const QString &name) {
+const OptionSpec *findSpec(const QList<OptionSpec> &specs, const QString &name)
+{
     for (const OptionSpec &s : specs) {
         if (s.name == name)
             return &s;
@@ -17,7 +18,8 @@ const OptionSpec *findSpec(const QList<OptionSpec> &specs, const QString &name) 
 
 } // namespace
 
-Result<ParsedArgs> readArgs(const QStringList &words, const QList<OptionSpec> &specs) {
+Result<ParsedArgs> readArgs(const QStringList &words, const QList<OptionSpec> &specs)
+{
     ParsedArgs out;
     bool optionsEnded = false;
     for (qsizetype i = 0; i < words.size(); ++i) {
@@ -66,8 +68,8 @@ Result<ParsedArgs> readArgs(const QStringList &words, const QList<OptionSpec> &s
                     return makeError(QStringLiteral("--%1: missing value").arg(name));
                 const QString &next = words.at(i + 1);
                 // "--name --cron ..." is almost certainly a forgotten value, not a name.
-                if (next.startsWith(QLatin1String("--")) && next.size() > 2 &&
-                    findSpec(specs, next.mid(2).section(u'=', 0, 0))) {
+                if (next.startsWith(QLatin1String("--")) && next.size() > 2
+                    && findSpec(specs, next.mid(2).section(u'=', 0, 0))) {
                     return makeError(QStringLiteral("--%1: missing value (got the option %2)")
                                          .arg(name, next.section(u'=', 0, 0)));
                 }
@@ -83,7 +85,8 @@ Result<ParsedArgs> readArgs(const QStringList &words, const QList<OptionSpec> &s
     return out;
 }
 
-Result<qint64> readInteger(const QString &flag, const QString &text, qint64 min, qint64 max) {
+Result<qint64> readInteger(const QString &flag, const QString &text, qint64 min, qint64 max)
+{
     static const QRegularExpression number(QStringLiteral("^-?\\d{1,18}$"));
     const QString t = text.trimmed();
     bool inRange = false;

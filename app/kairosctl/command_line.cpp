@@ -20,7 +20,8 @@ constexpr qint64 kMaxId = std::numeric_limits<qint64>::max();
 constexpr qint64 kMinEpochMs = -62135596800000;
 constexpr qint64 kMaxEpochMs = 253402300799999;
 
-QList<OptionSpec> globalSpecs() {
+QList<OptionSpec> globalSpecs()
+{
     return {{QStringLiteral("server"), QStringLiteral("HOST:PORT")},
             {QStringLiteral("user"), QStringLiteral("NAME")},
             {QStringLiteral("password-file"), QStringLiteral("F")},
@@ -31,7 +32,8 @@ QList<OptionSpec> globalSpecs() {
             {QStringLiteral("version"), QString()}};
 }
 
-const OptionSpec *findGlobal(const QList<OptionSpec> &specs, const QString &name) {
+const OptionSpec *findGlobal(const QList<OptionSpec> &specs, const QString &name)
+{
     for (const OptionSpec &s : specs) {
         if (s.name == name)
             return &s;
@@ -47,7 +49,8 @@ public:
         : m_inv(inv)
         , m_action(inv.action)
         , m_args(args)
-        , m_readFile(readFile) {}
+        , m_readFile(readFile)
+    {}
 
     Status run(const QString &command);
 
@@ -62,7 +65,8 @@ private:
     Status instanceCall(const QString &method, View view);
     Status instanceLogs();
     Status cronNext();
-    Result<qint64> instanceId() const {
+    Result<qint64> instanceId() const
+    {
         return readInteger(QStringLiteral("ID"), m_args.positionals().value(0), 1, kMaxId);
     }
 
@@ -72,7 +76,8 @@ private:
     const FileReader &m_readFile;
 };
 
-Status CommandParser::positionals(const QStringList &names) {
+Status CommandParser::positionals(const QStringList &names)
+{
     const QStringList &given = m_args.positionals();
     if (given.size() < names.size())
         return makeError(QStringLiteral("missing argument %1").arg(names.at(given.size())));
@@ -85,7 +90,8 @@ Status CommandParser::positionals(const QStringList &names) {
     return {};
 }
 
-Result<QJsonObject> CommandParser::readDocument() {
+Result<QJsonObject> CommandParser::readDocument()
+{
     const QString path = m_args.value(QStringLiteral("file"));
     const QString source = QStringLiteral("--file ") + path;
     if (path.isEmpty())
@@ -104,7 +110,8 @@ Result<QJsonObject> CommandParser::readDocument() {
     return job;
 }
 
-Status CommandParser::run(const QString &command) {
+Status CommandParser::run(const QString &command)
+{
     if (command == QLatin1String("job create"))
         return jobCreate();
     if (command == QLatin1String("job update"))
@@ -148,7 +155,8 @@ Status CommandParser::run(const QString &command) {
     return makeError(QStringLiteral("unknown command \"%1\"").arg(command));
 }
 
-Status CommandParser::jobCreate() {
+Status CommandParser::jobCreate()
+{
     if (Status s = positionals({}); !s.ok())
         return s;
     QJsonObject job;
@@ -173,7 +181,8 @@ Status CommandParser::jobCreate() {
     return {};
 }
 
-Status CommandParser::jobUpdate() {
+Status CommandParser::jobUpdate()
+{
     if (Status s = positionals({QStringLiteral("ID|NAME")}); !s.ok())
         return s;
     const bool hasFile = m_args.has(QStringLiteral("file"));
@@ -205,7 +214,8 @@ Status CommandParser::jobUpdate() {
     return {};
 }
 
-Status CommandParser::jobCall(const QString &method, View view) {
+Status CommandParser::jobCall(const QString &method, View view)
+{
     if (Status s = positionals({QStringLiteral("ID|NAME")}); !s.ok())
         return s;
     m_action.method = method;
@@ -215,7 +225,8 @@ Status CommandParser::jobCall(const QString &method, View view) {
     return {};
 }
 
-Status CommandParser::jobRun() {
+Status CommandParser::jobRun()
+{
     if (Status s = positionals({QStringLiteral("ID|NAME")}); !s.ok())
         return s;
     QJsonObject params = jobReference(m_args.positionals().at(0));
@@ -244,7 +255,8 @@ Status CommandParser::jobRun() {
     return {};
 }
 
-Status CommandParser::instanceList() {
+Status CommandParser::instanceList()
+{
     if (Status s = positionals({}); !s.ok())
         return s;
     QJsonObject params;
@@ -299,7 +311,8 @@ Status CommandParser::instanceList() {
     return {};
 }
 
-Status CommandParser::instanceCall(const QString &method, View view) {
+Status CommandParser::instanceCall(const QString &method, View view)
+{
     if (Status s = positionals({QStringLiteral("ID")}); !s.ok())
         return s;
     auto id = instanceId();
@@ -312,7 +325,8 @@ Status CommandParser::instanceCall(const QString &method, View view) {
     return {};
 }
 
-Status CommandParser::instanceLogs() {
+Status CommandParser::instanceLogs()
+{
     if (Status s = positionals({QStringLiteral("ID")}); !s.ok())
         return s;
     auto id = instanceId();
@@ -324,7 +338,8 @@ Status CommandParser::instanceLogs() {
     return {};
 }
 
-Status CommandParser::cronNext() {
+Status CommandParser::cronNext()
+{
     if (m_args.has(QStringLiteral("count"))) {
         auto n = readInteger(QStringLiteral("--count"), m_args.value(QStringLiteral("count")), 1,
                              100000);
@@ -364,7 +379,8 @@ Status CommandParser::cronNext() {
     return {};
 }
 
-QList<OptionSpec> commandSpecs(const QString &command) {
+QList<OptionSpec> commandSpecs(const QString &command)
+{
     auto opt = [](const char *name, const char *value = "") {
         return OptionSpec{QLatin1String(name), QLatin1String(value)};
     };
@@ -382,7 +398,8 @@ QList<OptionSpec> commandSpecs(const QString &command) {
     return {};
 }
 
-void applyGlobals(const ParsedArgs &args, GlobalOptions &g) {
+void applyGlobals(const ParsedArgs &args, GlobalOptions &g)
+{
     g.server = args.value(QStringLiteral("server")).trimmed();
     g.user = args.value(QStringLiteral("user")).trimmed();
     g.passwordFile = args.value(QStringLiteral("password-file"));
@@ -391,7 +408,8 @@ void applyGlobals(const ParsedArgs &args, GlobalOptions &g) {
     g.tls = args.has(QStringLiteral("tls")) || !g.tlsCaFile.isEmpty();
 }
 
-QString groupChoices(const QString &group) {
+QString groupChoices(const QString &group)
+{
     QStringList subs;
     for (const QString &path : commandsOfGroup(group))
         subs << path.section(u' ', 1);
@@ -400,7 +418,8 @@ QString groupChoices(const QString &group) {
 
 } // namespace
 
-QJsonObject jobReference(const QString &text) {
+QJsonObject jobReference(const QString &text)
+{
     static const QRegularExpression digits(QStringLiteral("^\\d{1,18}$"));
     const QString t = text.trimmed();
     if (digits.match(t).hasMatch())
@@ -408,7 +427,8 @@ QJsonObject jobReference(const QString &text) {
     return {{QStringLiteral("name"), t}};
 }
 
-ParsedCommandLine parseCommandLine(const QStringList &arguments, const FileReader &readFile) {
+ParsedCommandLine parseCommandLine(const QStringList &arguments, const FileReader &readFile)
+{
     ParsedCommandLine out;
     Invocation &inv = out.invocation;
     const QList<OptionSpec> globals = globalSpecs();
@@ -454,12 +474,12 @@ ParsedCommandLine parseCommandLine(const QStringList &arguments, const FileReade
                             .arg(group);
             return out;
         }
-        const bool helpOnly = rest.isEmpty() || rest.constFirst() == QLatin1String("--help") ||
-                              rest.constFirst() == QLatin1String("-h");
+        const bool helpOnly = rest.isEmpty() || rest.constFirst() == QLatin1String("--help")
+                              || rest.constFirst() == QLatin1String("-h");
         if (helpOnly) {
             inv.command = group;
-            if (rest.isEmpty() && !leading.contains(QStringLiteral("--help")) &&
-                !leading.contains(QStringLiteral("-h"))) {
+            if (rest.isEmpty() && !leading.contains(QStringLiteral("--help"))
+                && !leading.contains(QStringLiteral("-h"))) {
                 out.error = QStringLiteral("%1: missing command; expected one of %2")
                                 .arg(group, groupChoices(group));
                 return out;
@@ -503,7 +523,8 @@ ParsedCommandLine parseCommandLine(const QStringList &arguments, const FileReade
     return out;
 }
 
-Result<QByteArray> readFileOrStdin(const QString &path) {
+Result<QByteArray> readFileOrStdin(const QString &path)
+{
     QFile file;
     const bool ok = path == QLatin1String("-")
                         ? file.open(stdin, QIODevice::ReadOnly)

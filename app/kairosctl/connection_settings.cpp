@@ -4,12 +4,14 @@
 
 namespace kairos::cli {
 
-ConnectionEnvironment ConnectionEnvironment::fromProcess() {
+ConnectionEnvironment ConnectionEnvironment::fromProcess()
+{
     return {qEnvironmentVariable("KAIROS_SERVER"), qEnvironmentVariable("KAIROS_USER"),
             qEnvironmentVariable("KAIROS_PASSWORD_FILE")};
 }
 
-Result<QString> readPasswordFile(const QString &path, const QString &source) {
+Result<QString> readPasswordFile(const QString &path, const QString &source)
+{
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return makeError(
@@ -26,7 +28,8 @@ Result<QString> readPasswordFile(const QString &path, const QString &source) {
 }
 
 Result<client::RemoteEndpoint> resolveEndpoint(const GlobalOptions &options,
-                                               const ConnectionEnvironment &env) {
+                                               const ConnectionEnvironment &env)
+{
     QString address = options.server;
     QString addressSource = QStringLiteral("--server");
     if (address.isEmpty() && !env.server.trimmed().isEmpty()) {

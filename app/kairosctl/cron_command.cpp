@@ -14,7 +14,8 @@
 
 namespace kairos::cli {
 
-int runCronNext(const Action &action, bool json, QTextStream &out, QTextStream &err) {
+int runCronNext(const Action &action, bool json, QTextStream &out, QTextStream &err)
+{
     const qint64 from = action.fromMs.value_or(nowMs());
     const auto times = nextFireTimes(action.cronExpression, action.timeZone, from, action.count);
     if (!times.ok()) {
@@ -44,7 +45,8 @@ int runCronNext(const Action &action, bool json, QTextStream &out, QTextStream &
     return 0;
 }
 
-int runCronBatch(int count, std::istream &in, std::ostream &out) {
+int runCronBatch(int count, std::istream &in, std::ostream &out)
+{
     std::string line;
     while (std::getline(in, line)) {
         const QString answer = cronBatchLine(QString::fromStdString(line), count);

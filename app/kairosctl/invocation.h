@@ -72,7 +72,8 @@ struct Invocation {
     QString command;
     Action action;
 
-    bool needsServer() const {
+    bool needsServer() const
+    {
         switch (action.kind) {
         case ActionKind::Help:
         case ActionKind::Version:

@@ -25,7 +25,8 @@ constexpr Choice kTimingFlags[] = {{"cron", "CRON"},
 constexpr Choice kProcessorFlags[] = {
     {"shell", "SHELL"}, {"http", "HTTP"}, {"echo", "ECHO"}, {"sleep", "SLEEP"}};
 
-template<std::size_t N> QStringList flagList(const Choice (&choices)[N]) {
+template<std::size_t N> QStringList flagList(const Choice (&choices)[N])
+{
     QStringList out;
     for (const Choice &c : choices)
         out << QStringLiteral("--") + QLatin1String(c.flag);
@@ -34,7 +35,8 @@ template<std::size_t N> QStringList flagList(const Choice (&choices)[N]) {
 
 // The one flag of `choices` that was given, nullptr for none, or an error when several were.
 template<std::size_t N>
-Result<const Choice *> pickOne(const ParsedArgs &args, const Choice (&choices)[N]) {
+Result<const Choice *> pickOne(const ParsedArgs &args, const Choice (&choices)[N])
+{
     const Choice *picked = nullptr;
     for (const QString &name : args.given()) {
         for (const Choice &c : choices) {
@@ -53,7 +55,8 @@ Result<const Choice *> pickOne(const ParsedArgs &args, const Choice (&choices)[N
 
 } // namespace
 
-QList<OptionSpec> jobOptionSpecs() {
+QList<OptionSpec> jobOptionSpecs()
+{
     return {
         {QStringLiteral("name"), QStringLiteral("NAME")},
         {QStringLiteral("description"), QStringLiteral("TEXT")},
@@ -78,7 +81,8 @@ QList<OptionSpec> jobOptionSpecs() {
     };
 }
 
-bool hasJobFlags(const ParsedArgs &args) {
+bool hasJobFlags(const ParsedArgs &args)
+{
     for (const OptionSpec &spec : jobOptionSpecs()) {
         if (args.has(spec.name))
             return true;
@@ -86,7 +90,8 @@ bool hasJobFlags(const ParsedArgs &args) {
     return false;
 }
 
-Result<QJsonObject> jobFieldsFromFlags(const ParsedArgs &args, bool requireComplete) {
+Result<QJsonObject> jobFieldsFromFlags(const ParsedArgs &args, bool requireComplete)
+{
     QJsonObject job;
 
     if (args.has(QStringLiteral("name"))) {
@@ -135,8 +140,8 @@ Result<QJsonObject> jobFieldsFromFlags(const ParsedArgs &args, bool requireCompl
     if (!processorFlag.ok())
         return makeError(processorFlag.error());
     const Choice *processorChoice = *processorFlag;
-    if (args.has(QStringLiteral("method")) &&
-        (!processorChoice || QLatin1String(processorChoice->flag) != QLatin1String("http")))
+    if (args.has(QStringLiteral("method"))
+        && (!processorChoice || QLatin1String(processorChoice->flag) != QLatin1String("http")))
         return makeError(QStringLiteral("--method: only with --http URL"));
     if (processorChoice) {
         const QString flag = QLatin1String(processorChoice->flag);
@@ -187,12 +192,13 @@ Result<QJsonObject> jobFieldsFromFlags(const ParsedArgs &args, bool requireCompl
     return job;
 }
 
-QJsonObject overlayJob(QJsonObject base, const QJsonObject &top) {
+QJsonObject overlayJob(QJsonObject base, const QJsonObject &top)
+{
     static const QStringList kMerged{QStringLiteral("timing"), QStringLiteral("limits"),
                                      QStringLiteral("dispatch")};
     for (auto it = top.begin(); it != top.end(); ++it) {
-        if (kMerged.contains(it.key()) && it.value().isObject() &&
-            base.value(it.key()).isObject()) {
+        if (kMerged.contains(it.key()) && it.value().isObject()
+            && base.value(it.key()).isObject()) {
             QJsonObject merged = base.value(it.key()).toObject();
             const QJsonObject part = it.value().toObject();
             for (auto f = part.begin(); f != part.end(); ++f)
@@ -205,7 +211,8 @@ QJsonObject overlayJob(QJsonObject base, const QJsonObject &top) {
     return base;
 }
 
-Result<QJsonObject> parseJobDocument(const QByteArray &bytes, const QString &source) {
+Result<QJsonObject> parseJobDocument(const QByteArray &bytes, const QString &source)
+{
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(bytes, &error);
     if (error.error != QJsonParseError::NoError) {
@@ -218,7 +225,8 @@ Result<QJsonObject> parseJobDocument(const QByteArray &bytes, const QString &sou
     return doc.object();
 }
 
-QStringList serverAssignedJobFields() {
+QStringList serverAssignedJobFields()
+{
     return {QStringLiteral("id"), QStringLiteral("version"), QStringLiteral("createdAtMs"),
             QStringLiteral("updatedAtMs"), QStringLiteral("nextFireMs")};
 }

@@ -21,7 +21,8 @@ namespace {
 
 constexpr int kExitUsage = 2;
 
-int usageError(QTextStream &err, const QString &message, const QString &command) {
+int usageError(QTextStream &err, const QString &message, const QString &command)
+{
     err << "kairosctl: " << message << "\n\n" << usageFor(command);
     err.flush();
     return kExitUsage;
@@ -29,7 +30,8 @@ int usageError(QTextStream &err, const QString &message, const QString &command)
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("kairosctl"));
     QCoreApplication::setApplicationVersion(QStringLiteral(KAIROS_VERSION));

@@ -5,7 +5,8 @@
 namespace kairos::cli {
 namespace {
 
-QString oneLine(QString text) {
+QString oneLine(QString text)
+{
     text.replace(QLatin1String("\r\n"), QLatin1String(" "));
     text.replace(u'\n', u' ');
     text.replace(u'\r', u' ');
@@ -17,21 +18,25 @@ QString oneLine(QString text) {
 
 Table::Table(QStringList headers)
     : m_headers(std::move(headers))
-    , m_right(m_headers.size(), false) {}
+    , m_right(m_headers.size(), false)
+{}
 
-void Table::alignRight(int column) {
+void Table::alignRight(int column)
+{
     if (column >= 0 && column < m_right.size())
         m_right[column] = true;
 }
 
-void Table::addRow(QStringList cells) {
+void Table::addRow(QStringList cells)
+{
     cells.resize(m_headers.size());
     for (QString &cell : cells)
         cell = oneLine(cell);
     m_rows << cells;
 }
 
-QString Table::toString() const {
+QString Table::toString() const
+{
     QList<qsizetype> widths(m_headers.size(), 0);
     for (qsizetype c = 0; c < m_headers.size(); ++c) {
         widths[c] = m_headers.at(c).size();
@@ -60,7 +65,8 @@ QString Table::toString() const {
     return out;
 }
 
-QString keyValueLines(const QList<std::pair<QString, QString>> &pairs) {
+QString keyValueLines(const QList<std::pair<QString, QString>> &pairs)
+{
     qsizetype width = 0;
     for (const auto &[key, value] : pairs)
         width = std::max(width, key.size() + 1);

@@ -101,7 +101,8 @@ const char kExitCodes[] =
     "  4  job run --wait: a run did not succeed\n"
     "  5  job run --wait --timeout-s: a run had not ended in time\n";
 
-const CommandHelp *find(const QString &path) {
+const CommandHelp *find(const QString &path)
+{
     for (const CommandHelp &c : kCommands) {
         if (path == QLatin1String(c.path))
             return &c;
@@ -109,14 +110,16 @@ const CommandHelp *find(const QString &path) {
     return nullptr;
 }
 
-QString synopsisLine(const CommandHelp &c) {
+QString synopsisLine(const CommandHelp &c)
+{
     QString line = QStringLiteral("kairosctl [GLOBAL OPTIONS] ") + QLatin1String(c.path);
     if (*c.synopsis)
         line += u' ' + QLatin1String(c.synopsis);
     return line;
 }
 
-QString commandIndex(const QString &group) {
+QString commandIndex(const QString &group)
+{
     QString out;
     for (const CommandHelp &c : kCommands) {
         const QString path = QLatin1String(c.path);
@@ -125,22 +128,24 @@ QString commandIndex(const QString &group) {
         QString left = path;
         if (*c.synopsis)
             left += u' ' + QLatin1String(c.synopsis);
-        out += QStringLiteral("  ") + left + QStringLiteral("\n      ") + QLatin1String(c.summary) +
-               u'\n';
+        out += QStringLiteral("  ") + left + QStringLiteral("\n      ") + QLatin1String(c.summary)
+               + u'\n';
     }
     return out;
 }
 
 } // namespace
 
-QStringList commandPaths() {
+QStringList commandPaths()
+{
     QStringList out;
     for (const CommandHelp &c : kCommands)
         out << QLatin1String(c.path);
     return out;
 }
 
-QStringList commandsOfGroup(const QString &group) {
+QStringList commandsOfGroup(const QString &group)
+{
     QStringList out;
     for (const QString &path : commandPaths()) {
         if (path.section(u' ', 0, 0) == group)
@@ -149,22 +154,24 @@ QStringList commandsOfGroup(const QString &group) {
     return out;
 }
 
-QString generalHelp() {
+QString generalHelp()
+{
     return QStringLiteral("kairosctl: the command-line client of a Kairos server (kairosd).\n\n"
-                          "Usage: kairosctl [GLOBAL OPTIONS] <command> [ARGS]\n\n") +
-           QLatin1String(kGlobalOptions) +
-           QStringLiteral("\nCommands (ID|NAME: a job by numeric id or by name):\n") +
-           commandIndex(QString()) + u'\n' + QLatin1String(kExitCodes);
+                          "Usage: kairosctl [GLOBAL OPTIONS] <command> [ARGS]\n\n")
+           + QLatin1String(kGlobalOptions)
+           + QStringLiteral("\nCommands (ID|NAME: a job by numeric id or by name):\n")
+           + commandIndex(QString()) + u'\n' + QLatin1String(kExitCodes);
 }
 
-QString usageFor(const QString &commandPath) {
+QString usageFor(const QString &commandPath)
+{
     if (const CommandHelp *c = find(commandPath)) {
-        QString out = QStringLiteral("Usage: ") + synopsisLine(*c) + QStringLiteral("\n  ") +
-                      QLatin1String(c->summary) + u'\n';
+        QString out = QStringLiteral("Usage: ") + synopsisLine(*c) + QStringLiteral("\n  ")
+                      + QLatin1String(c->summary) + u'\n';
         if (*c->details)
             out += u'\n' + QLatin1String(c->details);
-        if (commandPath == QLatin1String("job create") ||
-            commandPath == QLatin1String("job update"))
+        if (commandPath == QLatin1String("job create")
+            || commandPath == QLatin1String("job update"))
             out += u'\n' + QLatin1String(kJobOptions);
         out += QStringLiteral("\nGlobal options: see kairosctl --help\n");
         return out;
@@ -172,8 +179,8 @@ QString usageFor(const QString &commandPath) {
     if (!commandsOfGroup(commandPath).isEmpty()) {
         return QStringLiteral("Usage: kairosctl [GLOBAL OPTIONS] %1 <command> [ARGS]\n\n"
                               "Commands:\n")
-                   .arg(commandPath) +
-               commandIndex(commandPath);
+                   .arg(commandPath)
+               + commandIndex(commandPath);
     }
     return generalHelp();
 }

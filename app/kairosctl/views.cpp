@@ -11,18 +11,22 @@ namespace {
 
 using Pairs = QList<std::pair<QString, QString>>;
 
-QString text(const QJsonObject &o, const char *key) {
+QString text(const QJsonObject &o, const char *key)
+{
     return o.value(QLatin1String(key)).toString();
 }
-qint64 number(const QJsonObject &o, const char *key) {
+qint64 number(const QJsonObject &o, const char *key)
+{
     return o.value(QLatin1String(key)).toInteger();
 }
-QJsonObject object(const QJsonObject &o, const char *key) {
+QJsonObject object(const QJsonObject &o, const char *key)
+{
     return o.value(QLatin1String(key)).toObject();
 }
 
 // A JSON value as a reader wants it: strings bare, anything else as compact JSON.
-QString valueText(const QJsonValue &v) {
+QString valueText(const QJsonValue &v)
+{
     if (v.isString())
         return v.toString();
     if (v.isDouble())
@@ -31,16 +35,19 @@ QString valueText(const QJsonValue &v) {
     return QString::fromUtf8(json.mid(1, json.size() - 2));
 }
 
-QString yesNo(bool b) {
+QString yesNo(bool b)
+{
     return b ? QStringLiteral("yes") : QStringLiteral("no");
 }
 
-QString jobLabel(const QJsonObject &instance) {
+QString jobLabel(const QJsonObject &instance)
+{
     const QString name = text(instance, "jobName");
     return name.isEmpty() ? QStringLiteral("#%1").arg(number(instance, "jobId")) : name;
 }
 
-QString attemptText(const QJsonObject &instance) {
+QString attemptText(const QJsonObject &instance)
+{
     return QStringLiteral("%1/%2")
         .arg(number(instance, "attempt"))
         .arg(std::max<qint64>(number(instance, "maxAttempts"), number(instance, "attempt")));
@@ -48,21 +55,24 @@ QString attemptText(const QJsonObject &instance) {
 
 } // namespace
 
-QString formatTime(qint64 epochMs, const QTimeZone &zone) {
+QString formatTime(qint64 epochMs, const QTimeZone &zone)
+{
     // 0 means "not yet"; the server sends -1 for "no next fire" (an API job).
     if (epochMs <= 0)
         return QStringLiteral("-");
     return formatLocalIso(epochMs, zone);
 }
 
-QString timingSummary(const QJsonObject &job) {
+QString timingSummary(const QJsonObject &job)
+{
     const QJsonObject timing = object(job, "timing");
     const QString type = text(timing, "type");
     const QString expression = text(timing, "expression").trimmed();
     return expression.isEmpty() ? type : type + u' ' + expression;
 }
 
-QString jobDetail(const QJsonObject &job, const QTimeZone &zone) {
+QString jobDetail(const QJsonObject &job, const QTimeZone &zone)
+{
     const QJsonObject timing = object(job, "timing");
     const QJsonObject processor = object(job, "processor");
     const QJsonObject dispatch = object(job, "dispatch");
@@ -122,7 +132,8 @@ QString jobDetail(const QJsonObject &job, const QTimeZone &zone) {
     return keyValueLines(p);
 }
 
-QString jobTable(const QJsonArray &jobs, const QTimeZone &zone) {
+QString jobTable(const QJsonArray &jobs, const QTimeZone &zone)
+{
     Table t({QStringLiteral("ID"), QStringLiteral("NAME"), QStringLiteral("ENABLED"),
              QStringLiteral("TIMING"), QStringLiteral("ZONE"), QStringLiteral("NEXT FIRE"),
              QStringLiteral("PROCESSOR")});
@@ -139,7 +150,8 @@ QString jobTable(const QJsonArray &jobs, const QTimeZone &zone) {
     return t.toString();
 }
 
-QString jobStateLine(const QJsonObject &job, const QTimeZone &zone) {
+QString jobStateLine(const QJsonObject &job, const QTimeZone &zone)
+{
     const bool enabled = job.value(QStringLiteral("enabled")).toBool();
     QString line = QStringLiteral("job %1 (%2) %3")
                        .arg(number(job, "id"))
@@ -150,7 +162,8 @@ QString jobStateLine(const QJsonObject &job, const QTimeZone &zone) {
     return line + u'\n';
 }
 
-QString instanceTable(const QJsonArray &instances, const QTimeZone &zone) {
+QString instanceTable(const QJsonArray &instances, const QTimeZone &zone)
+{
     Table t({QStringLiteral("ID"), QStringLiteral("JOB"), QStringLiteral("STATUS"),
              QStringLiteral("TRIGGER"), QStringLiteral("ATTEMPT"), QStringLiteral("WORKER"),
              QStringLiteral("CREATED"), QStringLiteral("FINISHED"), QStringLiteral("REASON")});
@@ -168,7 +181,8 @@ QString instanceTable(const QJsonArray &instances, const QTimeZone &zone) {
     return t.toString();
 }
 
-QString instanceDetail(const QJsonObject &reply, const QTimeZone &zone) {
+QString instanceDetail(const QJsonObject &reply, const QTimeZone &zone)
+{
     const QJsonObject i = object(reply, "instance");
     Pairs p;
     p.append({QStringLiteral("id"), QString::number(number(i, "id"))});
@@ -211,12 +225,14 @@ QString instanceDetail(const QJsonObject &reply, const QTimeZone &zone) {
     return out + QStringLiteral("\nAttempts:\n") + t.toString();
 }
 
-QString logLineText(const QJsonObject &line, const QTimeZone &zone) {
+QString logLineText(const QJsonObject &line, const QTimeZone &zone)
+{
     return QStringLiteral("%1 %2 %3\n")
         .arg(formatTime(number(line, "timeMs"), zone), text(line, "stream"), text(line, "text"));
 }
 
-QString serverInfo(const QJsonObject &info, const QTimeZone &zone) {
+QString serverInfo(const QJsonObject &info, const QTimeZone &zone)
+{
     return keyValueLines({
         {QStringLiteral("server id"), text(info, "serverId")},
         {QStringLiteral("version"), text(info, "version")},

@@ -1,6 +1,6 @@
 // kairosd: the headless Kairos server — the engine of the console without the window.
-#include <common/unix_signals.h>
 #include <client/remote_client.h>
+#include <common/unix_signals.h>
 #include <server/admin_service.h>
 #include <server/credentials.h>
 #include <server/engine.h>
@@ -126,8 +126,8 @@ int main(int argc, char **argv)
         return fail(QStringLiteral("--listen: ") + s.error());
 
     // Tests and scripts read this line to learn the port when they asked for port 0.
-    QTextStream(stdout) << "kairosd " << engine.serverId() << " listening on "
-                        << host.toString() << ':' << admin.port() << Qt::endl;
+    QTextStream(stdout) << "kairosd " << engine.serverId() << " listening on " << host.toString()
+                        << ':' << admin.port() << Qt::endl;
 
     app::UnixSignalWatcher signalWatcher;
     QObject::connect(&signalWatcher, &app::UnixSignalWatcher::terminationRequested, &app,

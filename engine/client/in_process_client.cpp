@@ -40,27 +40,27 @@ void LocalEngineHost::start()
     m_engine = new server::Engine(m_config);
     m_engine->moveToThread(&m_thread);
     QPointer<LocalEngineHost> self(this);
-    QMetaObject::invokeMethod(m_engine, [self, engine = m_engine, port = m_adminPort,
-                                         dataDir = m_dataDir] {
-        Status status = engine->start();
-        if (status.ok() && port != 0) {
-            auto credentials = std::make_shared<server::CredentialCache>(engine->store());
-            status = server::bootstrapAdministrator(*credentials, dataDir);
-            if (status.ok()) {
-                auto *service = new server::AdminService(*engine, credentials, engine);
-                status = service->listen(QHostAddress::LocalHost, port, {});
+    QMetaObject::invokeMethod(
+        m_engine, [self, engine = m_engine, port = m_adminPort, dataDir = m_dataDir] {
+            Status status = engine->start();
+            if (status.ok() && port != 0) {
+                auto credentials = std::make_shared<server::CredentialCache>(engine->store());
+                status = server::bootstrapAdministrator(*credentials, dataDir);
+                if (status.ok()) {
+                    auto *service = new server::AdminService(*engine, credentials, engine);
+                    status = service->listen(QHostAddress::LocalHost, port, {});
+                }
             }
-        }
-        QMetaObject::invokeMethod(self.data(), [self, status] {
-            if (!self)
-                return;
-            self->m_running = status.ok();
-            if (status.ok())
-                emit self->started();
-            else
-                emit self->failed(status.error());
+            QMetaObject::invokeMethod(self.data(), [self, status] {
+                if (!self)
+                    return;
+                self->m_running = status.ok();
+                if (status.ok())
+                    emit self->started();
+                else
+                    emit self->failed(status.error());
+            });
         });
-    });
 }
 
 InProcessClient::InProcessClient(LocalEngineHost *host, QObject *parent)
@@ -82,9 +82,8 @@ InProcessClient::~InProcessClient()
 {
     if (m_api && m_host->engine()) {
         // The API object must die on the engine thread, after any call still queued there.
-        QMetaObject::invokeMethod(m_host->engine(), [api = std::move(m_api)]() mutable {
-            api.reset();
-        });
+        QMetaObject::invokeMethod(m_host->engine(),
+                                  [api = std::move(m_api)]() mutable { api.reset(); });
     }
 }
 

@@ -7,7 +7,10 @@
 
 namespace kairos {
 
-inline qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+inline qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
 
 // Sub-millisecond wall clock (epoch, microseconds) for latency measurements across processes.
 inline qint64 nowUs()

@@ -59,8 +59,8 @@ Instance instanceFromJson(const QJsonObject &o)
     i.status = instanceStatusFromString(o[QStringLiteral("status")].toString())
                    .value_or(InstanceStatus::WaitingDispatch);
     i.reason = o[QStringLiteral("reason")].toString();
-    i.trigger = triggerKindFromString(o[QStringLiteral("trigger")].toString())
-                    .value_or(TriggerKind::Api);
+    i.trigger =
+        triggerKindFromString(o[QStringLiteral("trigger")].toString()).value_or(TriggerKind::Api);
     i.fireTimeMs = o[QStringLiteral("fireTimeMs")].toInteger();
     i.attempt = o[QStringLiteral("attempt")].toInt(1);
     i.maxAttempts = o[QStringLiteral("maxAttempts")].toInt(1);
@@ -106,8 +106,8 @@ Attempt attemptFromJson(const QJsonObject &o)
 QJsonObject logLineToJson(const LogLine &l)
 {
     return QJsonObject{
-        {QStringLiteral("instanceId"), l.instanceId}, {QStringLiteral("seq"), l.seq},
-        {QStringLiteral("attempt"), l.attempt},       {QStringLiteral("timeMs"), l.timeMs},
+        {QStringLiteral("instanceId"), l.instanceId},   {QStringLiteral("seq"), l.seq},
+        {QStringLiteral("attempt"), l.attempt},         {QStringLiteral("timeMs"), l.timeMs},
         {QStringLiteral("stream"), toString(l.stream)}, {QStringLiteral("text"), l.text},
     };
 }

@@ -15,14 +15,14 @@ struct Instance {
     qint64 workflowRunId = 0; // 0 = not part of a workflow run
     QString jobName;          // denormalised for listings; filled by the store on reads
     InstanceStatus status = InstanceStatus::WaitingDispatch;
-    QString reason;           // why it is in its state (waiting reason, failure reason)
+    QString reason; // why it is in its state (waiting reason, failure reason)
     TriggerKind trigger = TriggerKind::Api;
-    qint64 fireTimeMs = 0;    // scheduled fire time (scheduled/misfire triggers), else 0
+    qint64 fireTimeMs = 0; // scheduled fire time (scheduled/misfire triggers), else 0
     int attempt = 1;
     int maxAttempts = 1;
-    QString params;           // instance parameters (beside the job's)
-    QString result;           // processor result text
-    QString worker;           // worker id/address of the current attempt
+    QString params; // instance parameters (beside the job's)
+    QString result; // processor result text
+    QString worker; // worker id/address of the current attempt
     qint64 createdAtMs = 0;
     qint64 dispatchedAtMs = 0;
     qint64 startedAtMs = 0;
@@ -57,12 +57,12 @@ struct LogLine {
 };
 
 struct InstanceFilter {
-    qint64 jobId = 0;                    // 0 = any
-    QList<InstanceStatus> statuses;      // empty = any
-    qint64 createdFromMs = 0;            // 0 = open
-    qint64 createdToMs = 0;              // 0 = open
-    QString worker;                      // empty = any
-    qint64 beforeId = 0;                 // keyset paging: ids < beforeId (0 = from newest)
+    qint64 jobId = 0;               // 0 = any
+    QList<InstanceStatus> statuses; // empty = any
+    qint64 createdFromMs = 0;       // 0 = open
+    qint64 createdToMs = 0;         // 0 = open
+    QString worker;                 // empty = any
+    qint64 beforeId = 0;            // keyset paging: ids < beforeId (0 = from newest)
     int limit = 100;
 };
 

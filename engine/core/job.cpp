@@ -46,8 +46,7 @@ public:
         out = m_obj[key].toBool();
     }
 
-    template<typename Int>
-    void integer(const QString &key, Int &out, qint64 min, qint64 max)
+    template<typename Int> void integer(const QString &key, Int &out, qint64 min, qint64 max)
     {
         if (!has(key))
             return;
@@ -68,12 +67,14 @@ public:
             return;
         const auto parsed = m_obj[key].isString() ? parse(m_obj[key].toString()) : std::nullopt;
         if (!parsed) {
-            return fail(key, QStringLiteral("expected one of %1 but got %2")
-                                 .arg(names.join(QStringLiteral(", ")),
-                                      QString::fromUtf8(QJsonDocument(QJsonArray{m_obj[key]})
-                                                            .toJson(QJsonDocument::Compact))
-                                          .mid(1)
-                                          .chopped(1)));
+            return fail(
+                key,
+                QStringLiteral("expected one of %1 but got %2")
+                    .arg(names.join(QStringLiteral(", ")),
+                         QString::fromUtf8(
+                             QJsonDocument(QJsonArray{m_obj[key]}).toJson(QJsonDocument::Compact))
+                             .mid(1)
+                             .chopped(1)));
         }
         out = *parsed;
     }
@@ -185,9 +186,8 @@ Result<Job> applyJobPatch(const Job &base, const QJsonObject &json)
         QJsonObject processor = top.object(QStringLiteral("processor"));
         FieldReader p(processor, QStringLiteral("processor"), &error);
         if (!p.has(QStringLiteral("type")) && error.isEmpty())
-            p.fail(QStringLiteral("type"),
-                   QStringLiteral("missing; expected one of ")
-                       + processorKindNames().join(QStringLiteral(", ")));
+            p.fail(QStringLiteral("type"), QStringLiteral("missing; expected one of ")
+                                               + processorKindNames().join(QStringLiteral(", ")));
         p.enumeration(QStringLiteral("type"), job.processor, processorKindFromString,
                       processorKindNames());
         processor.remove(QStringLiteral("type"));
@@ -219,7 +219,10 @@ Result<Job> applyJobPatch(const Job &base, const QJsonObject &json)
     return job;
 }
 
-Result<Job> jobFromJson(const QJsonObject &json) { return applyJobPatch(Job{}, json); }
+Result<Job> jobFromJson(const QJsonObject &json)
+{
+    return applyJobPatch(Job{}, json);
+}
 
 qint64 retryDelayMs(const Job &job, int nextAttempt)
 {

@@ -13,10 +13,10 @@ namespace kairos {
 
 struct DispatchSpec {
     DispatchStrategy strategy = DispatchStrategy::HealthFirst;
-    QStringList targets;       // Specified: worker ids or tags ("tag:gpu") to choose among
-    int maxWorkers = 0;        // broadcast/map: at most this many workers (0 = all that fit)
-    int minFreeMemoryMb = 0;   // skip workers with less free memory
-    int minFreeDiskMb = 0;     // skip workers with less free disk
+    QStringList targets;     // Specified: worker ids or tags ("tag:gpu") to choose among
+    int maxWorkers = 0;      // broadcast/map: at most this many workers (0 = all that fit)
+    int minFreeMemoryMb = 0; // skip workers with less free memory
+    int minFreeDiskMb = 0;   // skip workers with less free disk
     bool operator==(const DispatchSpec &) const = default;
 };
 
@@ -30,12 +30,12 @@ struct Job {
     // CRON: a cron expression; FIXED_RATE / FIXED_DELAY: a duration ("1500", "30s", "5m", "2h");
     // ONE_SHOT: an ISO-8601 date-time or epoch milliseconds; API: empty.
     QString timingExpression;
-    QString timeZone;           // IANA id; empty = the server's zone
-    qint64 windowStartMs = 0;   // no fire before this instant (0 = open)
-    qint64 windowEndMs = 0;     // no fire after this instant (0 = open)
+    QString timeZone;         // IANA id; empty = the server's zone
+    qint64 windowStartMs = 0; // no fire before this instant (0 = open)
+    qint64 windowEndMs = 0;   // no fire after this instant (0 = open)
     bool enabled = true;
     MisfirePolicy misfirePolicy = MisfirePolicy::FireOnce;
-    int misfireMaxFires = 100;  // FIRE_ALL: at most this many catch-up fires
+    int misfireMaxFires = 100; // FIRE_ALL: at most this many catch-up fires
 
     ExecutionMode mode = ExecutionMode::Standalone;
     ProcessorKind processor = ProcessorKind::Echo;

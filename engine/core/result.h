@@ -15,13 +15,19 @@ struct Error {
     QString message;
 };
 
-inline Error makeError(QString message) { return Error{std::move(message)}; }
+inline Error makeError(QString message)
+{
+    return Error{std::move(message)};
+}
 
-template<typename T>
-class [[nodiscard]] Result {
+template<typename T> class [[nodiscard]] Result {
 public:
-    Result(T value) : m_data(std::in_place_index<0>, std::move(value)) {}
-    Result(Error error) : m_data(std::in_place_index<1>, std::move(error)) {}
+    Result(T value)
+        : m_data(std::in_place_index<0>, std::move(value))
+    {}
+    Result(Error error)
+        : m_data(std::in_place_index<1>, std::move(error))
+    {}
 
     bool ok() const { return m_data.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -42,11 +48,12 @@ private:
 };
 
 // Result<void>: success or an error message.
-template<>
-class [[nodiscard]] Result<void> {
+template<> class [[nodiscard]] Result<void> {
 public:
     Result() = default;
-    Result(Error error) : m_error(std::move(error.message)) {}
+    Result(Error error)
+        : m_error(std::move(error.message))
+    {}
 
     bool ok() const { return !m_error.has_value(); }
     explicit operator bool() const { return ok(); }

@@ -6,8 +6,7 @@
 namespace kairos {
 namespace {
 
-template<typename E, std::size_t N>
-using NameTable = std::array<std::pair<E, const char *>, N>;
+template<typename E, std::size_t N> using NameTable = std::array<std::pair<E, const char *>, N>;
 
 constexpr NameTable<TimingType, 5> kTiming{{{TimingType::Api, "API"},
                                             {TimingType::Cron, "CRON"},
@@ -23,11 +22,10 @@ constexpr NameTable<ProcessorKind, 5> kProcessor{{{ProcessorKind::Shell, "SHELL"
                                                   {ProcessorKind::Echo, "ECHO"},
                                                   {ProcessorKind::Sleep, "SLEEP"},
                                                   {ProcessorKind::Container, "CONTAINER"}}};
-constexpr NameTable<DispatchStrategy, 4> kStrategy{
-    {{DispatchStrategy::HealthFirst, "HEALTH_FIRST"},
-     {DispatchStrategy::RoundRobin, "ROUND_ROBIN"},
-     {DispatchStrategy::Random, "RANDOM"},
-     {DispatchStrategy::Specified, "SPECIFIED"}}};
+constexpr NameTable<DispatchStrategy, 4> kStrategy{{{DispatchStrategy::HealthFirst, "HEALTH_FIRST"},
+                                                    {DispatchStrategy::RoundRobin, "ROUND_ROBIN"},
+                                                    {DispatchStrategy::Random, "RANDOM"},
+                                                    {DispatchStrategy::Specified, "SPECIFIED"}}};
 constexpr NameTable<MisfirePolicy, 3> kMisfire{{{MisfirePolicy::FireOnce, "FIRE_ONCE"},
                                                 {MisfirePolicy::Skip, "SKIP"},
                                                 {MisfirePolicy::FireAll, "FIRE_ALL"}}};
@@ -46,8 +44,7 @@ constexpr NameTable<InstanceStatus, 9> kStatus{
      {InstanceStatus::Canceled, "CANCELED"},
      {InstanceStatus::Skipped, "SKIPPED"}}};
 
-template<typename E, std::size_t N>
-QString nameOf(const NameTable<E, N> &table, E v)
+template<typename E, std::size_t N> QString nameOf(const NameTable<E, N> &table, E v)
 {
     for (const auto &[value, name] : table) {
         if (value == v)
@@ -68,8 +65,7 @@ std::optional<E> valueOf(const NameTable<E, N> &table, const QString &s)
     return std::nullopt;
 }
 
-template<typename E, std::size_t N>
-QStringList namesOf(const NameTable<E, N> &table)
+template<typename E, std::size_t N> QStringList namesOf(const NameTable<E, N> &table)
 {
     QStringList out;
     for (const auto &entry : table)
@@ -79,16 +75,43 @@ QStringList namesOf(const NameTable<E, N> &table)
 
 } // namespace
 
-QString toString(TimingType v) { return nameOf(kTiming, v); }
-QString toString(ExecutionMode v) { return nameOf(kMode, v); }
-QString toString(ProcessorKind v) { return nameOf(kProcessor, v); }
-QString toString(DispatchStrategy v) { return nameOf(kStrategy, v); }
-QString toString(MisfirePolicy v) { return nameOf(kMisfire, v); }
-QString toString(TriggerKind v) { return nameOf(kTrigger, v); }
-QString toString(InstanceStatus v) { return nameOf(kStatus, v); }
+QString toString(TimingType v)
+{
+    return nameOf(kTiming, v);
+}
+QString toString(ExecutionMode v)
+{
+    return nameOf(kMode, v);
+}
+QString toString(ProcessorKind v)
+{
+    return nameOf(kProcessor, v);
+}
+QString toString(DispatchStrategy v)
+{
+    return nameOf(kStrategy, v);
+}
+QString toString(MisfirePolicy v)
+{
+    return nameOf(kMisfire, v);
+}
+QString toString(TriggerKind v)
+{
+    return nameOf(kTrigger, v);
+}
+QString toString(InstanceStatus v)
+{
+    return nameOf(kStatus, v);
+}
 
-std::optional<TimingType> timingTypeFromString(const QString &s) { return valueOf(kTiming, s); }
-std::optional<ExecutionMode> executionModeFromString(const QString &s) { return valueOf(kMode, s); }
+std::optional<TimingType> timingTypeFromString(const QString &s)
+{
+    return valueOf(kTiming, s);
+}
+std::optional<ExecutionMode> executionModeFromString(const QString &s)
+{
+    return valueOf(kMode, s);
+}
 std::optional<ProcessorKind> processorKindFromString(const QString &s)
 {
     return valueOf(kProcessor, s);
@@ -101,18 +124,39 @@ std::optional<MisfirePolicy> misfirePolicyFromString(const QString &s)
 {
     return valueOf(kMisfire, s);
 }
-std::optional<TriggerKind> triggerKindFromString(const QString &s) { return valueOf(kTrigger, s); }
+std::optional<TriggerKind> triggerKindFromString(const QString &s)
+{
+    return valueOf(kTrigger, s);
+}
 std::optional<InstanceStatus> instanceStatusFromString(const QString &s)
 {
     return valueOf(kStatus, s);
 }
 
-QStringList timingTypeNames() { return namesOf(kTiming); }
-QStringList executionModeNames() { return namesOf(kMode); }
-QStringList processorKindNames() { return namesOf(kProcessor); }
-QStringList dispatchStrategyNames() { return namesOf(kStrategy); }
-QStringList misfirePolicyNames() { return namesOf(kMisfire); }
-QStringList instanceStatusNames() { return namesOf(kStatus); }
+QStringList timingTypeNames()
+{
+    return namesOf(kTiming);
+}
+QStringList executionModeNames()
+{
+    return namesOf(kMode);
+}
+QStringList processorKindNames()
+{
+    return namesOf(kProcessor);
+}
+QStringList dispatchStrategyNames()
+{
+    return namesOf(kStrategy);
+}
+QStringList misfirePolicyNames()
+{
+    return namesOf(kMisfire);
+}
+QStringList instanceStatusNames()
+{
+    return namesOf(kStatus);
+}
 
 bool isTerminal(InstanceStatus s)
 {
@@ -135,8 +179,7 @@ bool isAllowedTransition(InstanceStatus from, InstanceStatus to)
         return !isTerminal(from);
     switch (from) {
     case S::WaitingDispatch:
-        return to == S::WaitingWorker || to == S::Dispatched || to == S::Failed
-               || to == S::Skipped;
+        return to == S::WaitingWorker || to == S::Dispatched || to == S::Failed || to == S::Skipped;
     case S::WaitingWorker:
         return to == S::Dispatched || to == S::Failed || to == S::WaitingDispatch
                || to == S::Skipped;

@@ -33,7 +33,8 @@ const QLatin1StringView kTopic("topic");
 const QLatin1StringView kData("d");
 const QLatin1StringView kReason("reason");
 
-QString formatPeer(const QTcpSocket *socket) {
+QString formatPeer(const QTcpSocket *socket)
+{
     QHostAddress address = socket->peerAddress();
     bool isV4 = false;
     const quint32 v4 = address.toIPv4Address(&isV4); // unwraps ::ffff:a.b.c.d
@@ -45,18 +46,20 @@ QString formatPeer(const QTcpSocket *socket) {
     return QStringLiteral("%1:%2").arg(host).arg(socket->peerPort());
 }
 
-bool looksLikeTls(const QByteArray &firstBytes) {
+bool looksLikeTls(const QByteArray &firstBytes)
+{
     // A TLS record starts with content type 21 (alert) or 22 (handshake) and major version 3;
     // as a frame header that would announce over 350 MB, so no valid frame starts like this.
-    return firstBytes.size() >= 2 &&
-           (quint8(firstBytes[0]) == 0x15 || quint8(firstBytes[0]) == 0x16) &&
-           quint8(firstBytes[1]) == 0x03;
+    return firstBytes.size() >= 2
+           && (quint8(firstBytes[0]) == 0x15 || quint8(firstBytes[0]) == 0x16)
+           && quint8(firstBytes[1]) == 0x03;
 }
 
 } // namespace
 
 Connection::Connection(QObject *parent)
-    : QObject(parent) {
+    : QObject(parent)
+{
     m_clock.start();
     m_handshakeTimer.setSingleShot(true);
     connect(&m_handshakeTimer, &QTimer::timeout, this, &Connection::onHandshakeTimeout);
@@ -66,7 +69,8 @@ Connection::Connection(QObject *parent)
 
 Connection::Connection(QTcpSocket *socket, std::shared_ptr<CredentialLookup> lookup,
                        ServerConnectionOptions options, QObject *parent)
-    : Connection(parent) {
+    : Connection(parent)
+{
     m_socket = socket;
     m_socket->setParent(this);
     m_peer = formatPeer(m_socket);
@@ -90,26 +94,32 @@ Connection::Connection(QTcpSocket *socket, std::shared_ptr<CredentialLookup> loo
     }
 }
 
-Connection::~Connection() {
+Connection::~Connection()
+{
     // Honour the exactly-once contract for callers still waiting.
     m_state = State::Closed;
     failAllPending(QStringLiteral("connection closed: the connection object was destroyed"));
 }
 
-void Connection::setProtocolVersion(int version) {
+void Connection::setProtocolVersion(int version)
+{
     m_protocolVersion = version;
 }
-void Connection::setHandshakeTimeout(int ms) {
+void Connection::setHandshakeTimeout(int ms)
+{
     m_handshakeTimeoutMs = ms;
 }
-void Connection::setMaxFrameBytes(qsizetype bytes) {
+void Connection::setMaxFrameBytes(qsizetype bytes)
+{
     m_maxFrameBytes = bytes;
 }
-void Connection::setHelloExtra(const QCborMap &fields) {
+void Connection::setHelloExtra(const QCborMap &fields)
+{
     m_helloExtra = fields;
 }
 
-void Connection::setUpSocket() {
+void Connection::setUpSocket()
+{
     connect(m_socket, &QTcpSocket::readyRead, this, &Connection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this, &Connection::onDisconnected);
     connect(m_socket, &QAbstractSocket::errorOccurred, this, &Connection::onSocketError);
@@ -128,8 +138,8 @@ void Connection::setUpSocket() {
 }
 
 void Connection::connectToServer(const QString &host, quint16 port, const QString &role,
-                                 const QString &name, const QString &secret,
-                                 const TlsOptions &tls) {
+                                 const QString &name, const QString &secret, const TlsOptions &tls)
+{
     if (m_state != State::Unconnected || isServerSide()) {
         qCWarning(lcConnection) << "connectToServer() ignored: a Connection is used only once";
         return;
@@ -179,7 +189,8 @@ void Connection::connectToServer(const QString &host, quint16 port, const QStrin
                                 tls.peerVerifyName.isEmpty() ? host : tls.peerVerifyName);
 }
 
-void Connection::onConnected() {
+void Connection::onConnected()
+{
     if (m_state != State::Connecting)
         return;
     m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
@@ -189,7 +200,8 @@ void Connection::onConnected() {
     flush();
 }
 
-void Connection::onReadyRead() {
+void Connection::onReadyRead()
+{
     if (m_state == State::Closed || m_state == State::Unconnected || !m_socket)
         return;
     const QPointer<Connection> self(this);
@@ -219,7 +231,8 @@ void Connection::onReadyRead() {
     }
 }
 
-void Connection::handleMessage(const Message &message) {
+void Connection::handleMessage(const Message &message)
+{
     if (m_state == State::Handshaking) {
         if (isServerSide())
             handleServerHandshake(message);
@@ -245,7 +258,8 @@ void Connection::handleMessage(const Message &message) {
     }
 }
 
-void Connection::handleServerHandshake(const Message &message) {
+void Connection::handleServerHandshake(const Message &message)
+{
     ServerHandshake::Step step = m_serverHandshake->handle(message);
     if (step.reply)
         enqueue(*step.reply);
@@ -282,7 +296,8 @@ void Connection::handleServerHandshake(const Message &message) {
     }
 }
 
-void Connection::handleClientHandshake(const Message &message) {
+void Connection::handleClientHandshake(const Message &message)
+{
     Result<std::optional<Message>> step = m_clientHandshake->handle(message);
     if (!step) {
         closeInternal(step.error(), true);
@@ -302,7 +317,8 @@ void Connection::handleClientHandshake(const Message &message) {
     }
 }
 
-void Connection::handleRequest(const Message &message) {
+void Connection::handleRequest(const Message &message)
+{
     const auto id = message.requireInteger(kId);
     const auto method = message.requireText(kMethod);
     const QCborValue params = message.value(kParams);
@@ -323,7 +339,8 @@ void Connection::handleRequest(const Message &message) {
     emit requestReceived(*id, *method, params.toMap());
 }
 
-void Connection::handleResponse(const Message &message) {
+void Connection::handleResponse(const Message &message)
+{
     const auto id = message.requireInteger(kId);
     if (!id) {
         qCWarning(lcConnection).noquote()
@@ -351,7 +368,8 @@ void Connection::handleResponse(const Message &message) {
     }
 }
 
-void Connection::handleEvent(const Message &message) {
+void Connection::handleEvent(const Message &message)
+{
     const auto topic = message.requireText(kTopic);
     if (!topic) {
         qCWarning(lcConnection).noquote()
@@ -362,7 +380,8 @@ void Connection::handleEvent(const Message &message) {
     emit eventReceived(*topic, message.value(kData));
 }
 
-void Connection::send(const Message &message) {
+void Connection::send(const Message &message)
+{
     if (m_state != State::Ready) {
         qCWarning(lcConnection).noquote()
             << QStringLiteral("dropping '%1' to %2: the connection is not ready")
@@ -373,7 +392,8 @@ void Connection::send(const Message &message) {
 }
 
 void Connection::request(const QString &method, const QCborMap &params, QObject *context,
-                         ReplyCallback onReply, int timeoutMs) {
+                         ReplyCallback onReply, int timeoutMs)
+{
     if (!onReply)
         return;
     Pending pending;
@@ -402,7 +422,8 @@ void Connection::request(const QString &method, const QCborMap &params, QObject 
     addPending(id, std::move(pending));
 }
 
-void Connection::reply(qint64 id, const Result<QCborMap> &result) {
+void Connection::reply(qint64 id, const Result<QCborMap> &result)
+{
     QCborMap res;
     res.insert(kId, id);
     res.insert(kOk, result.ok());
@@ -413,25 +434,29 @@ void Connection::reply(qint64 id, const Result<QCborMap> &result) {
     send(Message(QString(msg::Response), std::move(res)));
 }
 
-void Connection::sendEvent(const QString &topic, const QCborValue &data) {
+void Connection::sendEvent(const QString &topic, const QCborValue &data)
+{
     QCborMap evt;
     evt.insert(kTopic, topic);
     evt.insert(kData, data);
     send(Message(QString(msg::Event), std::move(evt)));
 }
 
-void Connection::replyUnknownType(const Message &message) {
+void Connection::replyUnknownType(const Message &message)
+{
     // Answering an `error` would let two peers that both use this helper bounce errors forever.
     if (message.type == msg::Error)
         return;
     send(makeUnknownTypeError(message.type));
 }
 
-void Connection::close(const QString &reason) {
+void Connection::close(const QString &reason)
+{
     closeInternal(reason, true);
 }
 
-void Connection::protocolError(const QString &reason) {
+void Connection::protocolError(const QString &reason)
+{
     qCWarning(lcConnection).noquote()
         << QStringLiteral("closing connection from %1: %2").arg(who(), reason);
     // Tell the peer why (if it still speaks the protocol); the stream itself is unusable.
@@ -440,7 +465,8 @@ void Connection::protocolError(const QString &reason) {
     closeInternal(reason, true);
 }
 
-void Connection::onSocketError() {
+void Connection::onSocketError()
+{
     if (m_state == State::Closed)
         return;
     // Take what the peer sent before it went away: a refusal explains the disconnect.
@@ -468,7 +494,8 @@ void Connection::onSocketError() {
     closeInternal(reason, false);
 }
 
-void Connection::onDisconnected() {
+void Connection::onDisconnected()
+{
     if (m_state == State::Closed)
         return;
     onReadyRead();
@@ -478,7 +505,8 @@ void Connection::onDisconnected() {
                   false);
 }
 
-void Connection::onHandshakeTimeout() {
+void Connection::onHandshakeTimeout()
+{
     if (m_state == State::Ready || m_state == State::Closed)
         return;
     const QString reason =
@@ -493,7 +521,8 @@ void Connection::onHandshakeTimeout() {
     closeInternal(reason, false);
 }
 
-void Connection::closeInternal(const QString &reason, bool graceful) {
+void Connection::closeInternal(const QString &reason, bool graceful)
+{
     if (m_state == State::Closed)
         return;
     const bool wasReady = m_state == State::Ready;
@@ -537,7 +566,8 @@ void Connection::closeInternal(const QString &reason, bool graceful) {
     emit closed(reason);
 }
 
-void Connection::enqueue(const Message &message) {
+void Connection::enqueue(const Message &message)
+{
     appendFrame(m_outBuffer, message);
     if (m_outBuffer.size() >= kFlushThresholdBytes)
         flush();
@@ -545,29 +575,33 @@ void Connection::enqueue(const Message &message) {
         scheduleFlush();
 }
 
-void Connection::scheduleFlush() {
+void Connection::scheduleFlush()
+{
     if (m_flushScheduled)
         return;
     m_flushScheduled = true;
     QMetaObject::invokeMethod(this, &Connection::flush, Qt::QueuedConnection);
 }
 
-void Connection::flush() {
+void Connection::flush()
+{
     m_flushScheduled = false;
-    if (m_outBuffer.isEmpty() || !m_socket || m_state == State::Closed ||
-        m_state == State::Connecting)
+    if (m_outBuffer.isEmpty() || !m_socket || m_state == State::Closed
+        || m_state == State::Connecting)
         return;
     m_socket->write(m_outBuffer);
     m_outBuffer.clear();
 }
 
-void Connection::addPending(qint64 id, Pending pending) {
+void Connection::addPending(qint64 id, Pending pending)
+{
     m_deadlines.emplace(pending.deadlineMs, id);
     m_pending.emplace(id, std::move(pending));
     armRequestTimer();
 }
 
-void Connection::armRequestTimer() {
+void Connection::armRequestTimer()
+{
     if (m_deadlines.empty()) {
         m_requestTimer.stop();
         return;
@@ -576,7 +610,8 @@ void Connection::armRequestTimer() {
     m_requestTimer.start(int(std::clamp<qint64>(wait, 0, std::numeric_limits<int>::max())));
 }
 
-void Connection::onRequestTimer() {
+void Connection::onRequestTimer()
+{
     const qint64 now = m_clock.elapsed();
     std::vector<Pending> expired;
     while (!m_deadlines.empty() && m_deadlines.begin()->first <= now) {
@@ -600,7 +635,8 @@ void Connection::onRequestTimer() {
     }
 }
 
-void Connection::failAllPending(const QString &reason) {
+void Connection::failAllPending(const QString &reason)
+{
     if (m_pending.empty())
         return;
     std::map<qint64, Pending> pending;
@@ -616,7 +652,8 @@ void Connection::failAllPending(const QString &reason) {
     }
 }
 
-void Connection::complete(Pending &pending, Result<QCborMap> result) {
+void Connection::complete(Pending &pending, Result<QCborMap> result)
+{
     if (pending.hasContext && !pending.context)
         return; // the caller is gone; its callback would touch freed memory
     ReplyCallback callback = std::move(pending.onReply);
@@ -624,7 +661,8 @@ void Connection::complete(Pending &pending, Result<QCborMap> result) {
         callback(std::move(result));
 }
 
-QString Connection::peerClosedReason() const {
+QString Connection::peerClosedReason() const
+{
     // A peer that hangs up because of something we sent says why just before (error {reason}).
     if (!m_lastPeerError.isEmpty())
         return QStringLiteral("the peer closed the connection after reporting: %1")
@@ -632,7 +670,8 @@ QString Connection::peerClosedReason() const {
     return QStringLiteral("the peer closed the connection");
 }
 
-QString Connection::closedDuringHandshakeReason() const {
+QString Connection::closedDuringHandshakeReason() const
+{
     // A plain client talking to a TLS listener sees exactly this, so say what usually helps.
     if (!isServerSide() && !m_tls.enabled)
         return QStringLiteral("the server closed the connection during the handshake (if it "
@@ -640,7 +679,8 @@ QString Connection::closedDuringHandshakeReason() const {
     return QStringLiteral("the peer closed the connection during the handshake");
 }
 
-QString Connection::who() const {
+QString Connection::who() const
+{
     if (m_name.isEmpty())
         return m_peer;
     return QStringLiteral("%1 (%2 '%3')").arg(m_peer, m_role, m_name);

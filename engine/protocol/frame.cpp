@@ -17,13 +17,15 @@ const QLatin1StringView kTypeKey("t");
 // and at least half the buffer keeps the cost amortised O(1) per byte.
 constexpr qsizetype kCompactThreshold = 64 * 1024;
 
-bool isTypeKey(const QCborValue &key) {
+bool isTypeKey(const QCborValue &key)
+{
     return key.isString() && key.toString() == kTypeKey;
 }
 
 } // namespace
 
-void appendFrame(QByteArray &out, const Message &message) {
+void appendFrame(QByteArray &out, const Message &message)
+{
     const qsizetype start = out.size();
     out.append(kFrameHeaderBytes, '\0');
     {
@@ -50,13 +52,15 @@ void appendFrame(QByteArray &out, const Message &message) {
     qToBigEndian(payload, out.data() + start);
 }
 
-QByteArray encodeFrame(const Message &message) {
+QByteArray encodeFrame(const Message &message)
+{
     QByteArray out;
     appendFrame(out, message);
     return out;
 }
 
-Result<Message> decodePayload(const char *data, qsizetype size) {
+Result<Message> decodePayload(const char *data, qsizetype size)
+{
     QCborStreamReader reader(data, size);
     QCborValue value = QCborValue::fromCbor(reader);
     if (const QCborError err = reader.lastError(); err != QCborError::NoError)
@@ -88,13 +92,16 @@ Result<Message> decodePayload(const char *data, qsizetype size) {
 }
 
 FrameDecoder::FrameDecoder(qsizetype maxFrameBytes)
-    : m_maxFrameBytes(maxFrameBytes) {}
+    : m_maxFrameBytes(maxFrameBytes)
+{}
 
-void FrameDecoder::append(const QByteArray &bytes) {
+void FrameDecoder::append(const QByteArray &bytes)
+{
     append(bytes.constData(), bytes.size());
 }
 
-void FrameDecoder::append(const char *data, qsizetype size) {
+void FrameDecoder::append(const char *data, qsizetype size)
+{
     if (hasError() || size <= 0)
         return;
     compact();
@@ -102,7 +109,8 @@ void FrameDecoder::append(const char *data, qsizetype size) {
     checkHeader();
 }
 
-void FrameDecoder::checkHeader() {
+void FrameDecoder::checkHeader()
+{
     if (hasError() || bufferedBytes() < kFrameHeaderBytes)
         return;
     const quint32 length = qFromBigEndian<quint32>(m_buffer.constData() + m_readPos);
@@ -112,7 +120,8 @@ void FrameDecoder::checkHeader() {
                       .arg(m_maxFrameBytes);
 }
 
-void FrameDecoder::compact() {
+void FrameDecoder::compact()
+{
     if (m_readPos == 0)
         return;
     if (m_readPos == m_buffer.size()) {
@@ -129,7 +138,8 @@ void FrameDecoder::compact() {
     }
 }
 
-std::optional<Message> FrameDecoder::next() {
+std::optional<Message> FrameDecoder::next()
+{
     checkHeader();
     if (hasError() || bufferedBytes() < kFrameHeaderBytes)
         return std::nullopt;

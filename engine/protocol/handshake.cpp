@@ -21,19 +21,22 @@ const QLatin1StringView kServerSignature("serverSignature");
 const QLatin1StringView kServerId("serverId");
 
 // One random key per process, so a name's fake salt is stable for the life of the process.
-const QByteArray &processFakeSaltKey() {
+const QByteArray &processFakeSaltKey()
+{
     static const QByteArray key = scram::randomBytes(32);
     return key;
 }
 
-Message refusedMessage(const QString &reason) {
+Message refusedMessage(const QString &reason)
+{
     return Message(QString(msg::Refused)).with(kReason, reason);
 }
 
 } // namespace
 
 QString unsupportedVersionReason(qint64 version, int minVersion, int maxVersion,
-                                 QLatin1StringView who) {
+                                 QLatin1StringView who)
+{
     const QString speaks = minVersion == maxVersion
                                ? QString::number(maxVersion)
                                : QStringLiteral("%1 to %2").arg(minVersion).arg(maxVersion);
@@ -48,18 +51,20 @@ QString unsupportedVersionReason(qint64 version, int minVersion, int maxVersion,
 ServerHandshake::ServerHandshake(std::shared_ptr<CredentialLookup> lookup,
                                  ServerAuthOptions options)
     : m_lookup(std::move(lookup))
-    , m_options(std::move(options)) {
+    , m_options(std::move(options))
+{
     if (m_options.fakeSaltKey.isEmpty())
         m_options.fakeSaltKey = processFakeSaltKey();
 }
 
-ServerHandshake::Step ServerHandshake::refuse(const QString &clientReason,
-                                              const QString &logReason) {
+ServerHandshake::Step ServerHandshake::refuse(const QString &clientReason, const QString &logReason)
+{
     m_state = State::Refused;
     return Step{refusedMessage(clientReason), logReason.isEmpty() ? clientReason : logReason};
 }
 
-ServerHandshake::Step ServerHandshake::handle(const Message &message) {
+ServerHandshake::Step ServerHandshake::handle(const Message &message)
+{
     switch (m_state) {
     case State::AwaitHello:
         if (message.type != msg::Hello)
@@ -78,7 +83,8 @@ ServerHandshake::Step ServerHandshake::handle(const Message &message) {
     return refuse(QStringLiteral("the handshake is already over"));
 }
 
-ServerHandshake::Step ServerHandshake::onHello(const Message &message) {
+ServerHandshake::Step ServerHandshake::onHello(const Message &message)
+{
     const auto proto = message.requireInteger(kProto);
     if (!proto)
         return refuse(proto.error());
@@ -132,7 +138,8 @@ ServerHandshake::Step ServerHandshake::onHello(const Message &message) {
     return Step{std::move(challenge), {}};
 }
 
-ServerHandshake::Step ServerHandshake::onAuth(const Message &message) {
+ServerHandshake::Step ServerHandshake::onAuth(const Message &message)
+{
     const QByteArray proof = message.bytes(kProof);
     const QByteArray authMsg = scram::authMessage(m_ctx);
     // Always verify, also for an unknown name, so both take the same time.
@@ -151,7 +158,8 @@ ServerHandshake::Step ServerHandshake::onAuth(const Message &message) {
     return Step{std::move(welcome), {}};
 }
 
-ScramCredential ServerHandshake::fakeCredential() const {
+ScramCredential ServerHandshake::fakeCredential() const
+{
     ScramCredential c;
     const QByteArray who = m_ctx.role.toUtf8() + '\0' + m_ctx.name.toUtf8();
     c.salt = scram::hmac(m_options.fakeSaltKey, who).left(kScramSaltBytes);
@@ -167,13 +175,15 @@ ScramCredential ServerHandshake::fakeCredential() const {
 ClientHandshake::ClientHandshake(QString role, QString name, QString secret, int protocolVersion,
                                  QCborMap helloExtra)
     : m_secret(std::move(secret))
-    , m_helloExtra(std::move(helloExtra)) {
+    , m_helloExtra(std::move(helloExtra))
+{
     m_ctx.role = std::move(role);
     m_ctx.name = std::move(name);
     m_ctx.protocolVersion = protocolVersion;
 }
 
-Message ClientHandshake::start() {
+Message ClientHandshake::start()
+{
     m_ctx.clientNonce = scram::randomBytes(kNonceBytes);
     m_state = State::AwaitChallenge;
     Message hello{QString(msg::Hello), m_helloExtra};
@@ -184,14 +194,16 @@ Message ClientHandshake::start() {
     return hello;
 }
 
-Result<std::optional<Message>> ClientHandshake::fail(const QString &reason) {
+Result<std::optional<Message>> ClientHandshake::fail(const QString &reason)
+{
     m_state = State::Failed;
     m_secret.fill(QLatin1Char('\0'));
     m_secret.clear();
     return makeError(reason);
 }
 
-Result<std::optional<Message>> ClientHandshake::handle(const Message &message) {
+Result<std::optional<Message>> ClientHandshake::handle(const Message &message)
+{
     if (message.type == msg::Refused || message.type == msg::Error) {
         const QString reason = message.text(kReason);
         return fail(reason.isEmpty() ? QStringLiteral("the server refused the connection")
@@ -215,7 +227,8 @@ Result<std::optional<Message>> ClientHandshake::handle(const Message &message) {
                     .arg(message.type.left(64)));
 }
 
-Result<std::optional<Message>> ClientHandshake::onChallenge(const Message &message) {
+Result<std::optional<Message>> ClientHandshake::onChallenge(const Message &message)
+{
     const auto proto = message.requireInteger(kProto);
     if (!proto)
         return fail(proto.error());
@@ -225,9 +238,9 @@ Result<std::optional<Message>> ClientHandshake::onChallenge(const Message &messa
     const auto nonce = message.requireBytes(kNonce);
     if (!nonce)
         return fail(nonce.error());
-    if (!nonce->startsWith(m_ctx.clientNonce) ||
-        nonce->size() < m_ctx.clientNonce.size() + kMinNonceBytes ||
-        nonce->size() > 2 * kMaxNonceBytes)
+    if (!nonce->startsWith(m_ctx.clientNonce)
+        || nonce->size() < m_ctx.clientNonce.size() + kMinNonceBytes
+        || nonce->size() > 2 * kMaxNonceBytes)
         return fail(QStringLiteral("field 'nonce' of 'challenge' must extend the client's nonce "
                                    "by %1 to %2 bytes")
                         .arg(kMinNonceBytes)
@@ -263,7 +276,8 @@ Result<std::optional<Message>> ClientHandshake::onChallenge(const Message &messa
     return std::optional<Message>(Message(QString(msg::Auth)).with(kProof, proof));
 }
 
-Result<std::optional<Message>> ClientHandshake::onWelcome(const Message &message) {
+Result<std::optional<Message>> ClientHandshake::onWelcome(const Message &message)
+{
     const QByteArray signature = message.bytes(kServerSignature);
     if (!scram::constantTimeEquals(signature, m_expectedServerSignature))
         return fail(QStringLiteral("the server's signature does not match: it does not know this "
@@ -273,7 +287,8 @@ Result<std::optional<Message>> ClientHandshake::onWelcome(const Message &message
     return std::optional<Message>();
 }
 
-QString ClientHandshake::serverId() const {
+QString ClientHandshake::serverId() const
+{
     return m_welcome.value(kServerId).toString();
 }
 

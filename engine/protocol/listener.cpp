@@ -15,7 +15,8 @@ class Listener::Server : public QTcpServer {
 public:
     explicit Server(Listener *owner)
         : QTcpServer(owner)
-        , m_owner(owner) {}
+        , m_owner(owner)
+    {}
 
 protected:
     void incomingConnection(qintptr descriptor) override { m_owner->onIncoming(descriptor); }
@@ -26,7 +27,8 @@ private:
 
 namespace {
 
-Result<QSslKey> readPrivateKey(const QString &path) {
+Result<QSslKey> readPrivateKey(const QString &path)
+{
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return makeError(QStringLiteral("cannot read the TLS private key '%1': %2")
@@ -49,11 +51,13 @@ Listener::Listener(std::shared_ptr<CredentialLookup> lookup, ListenerOptions opt
     : QObject(parent)
     , m_lookup(std::move(lookup))
     , m_options(std::move(options))
-    , m_server(new Server(this)) {}
+    , m_server(new Server(this))
+{}
 
 Listener::~Listener() = default;
 
-Status Listener::listen(const QHostAddress &address, quint16 port) {
+Status Listener::listen(const QHostAddress &address, quint16 port)
+{
     if (m_server->isListening())
         return makeError(QStringLiteral("the listener is already listening on port %1")
                              .arg(m_server->serverPort()));
@@ -100,23 +104,28 @@ Status Listener::listen(const QHostAddress &address, quint16 port) {
     return {};
 }
 
-void Listener::close() {
+void Listener::close()
+{
     m_server->close();
 }
 
-bool Listener::isListening() const {
+bool Listener::isListening() const
+{
     return m_server->isListening();
 }
 
-quint16 Listener::serverPort() const {
+quint16 Listener::serverPort() const
+{
     return m_server->serverPort();
 }
 
-QHostAddress Listener::serverAddress() const {
+QHostAddress Listener::serverAddress() const
+{
     return m_server->serverAddress();
 }
 
-void Listener::onIncoming(qintptr descriptor) {
+void Listener::onIncoming(qintptr descriptor)
+{
     QTcpSocket *socket = nullptr;
     if (usesTls()) {
         auto *ssl = new QSslSocket;

@@ -26,7 +26,8 @@ struct Message {
     Message() = default;
     explicit Message(QString messageType, QCborMap fields = {})
         : type(std::move(messageType))
-        , body(std::move(fields)) {}
+        , body(std::move(fields))
+    {}
 
     bool has(QLatin1StringView key) const { return body.contains(key); }
     QCborValue value(QLatin1StringView key) const { return body.value(key); }
@@ -48,18 +49,21 @@ struct Message {
     Result<QCborMap> requireMap(QLatin1StringView key) const;
 
     // Builder style: Message(u"evt"_s).with("topic"_L1, topic).with("d"_L1, data).
-    Message with(QLatin1StringView key, const QCborValue &v) && {
+    Message with(QLatin1StringView key, const QCborValue &v) &&
+    {
         body.insert(key, v);
         return std::move(*this);
     }
-    Message &with(QLatin1StringView key, const QCborValue &v) & {
+    Message &with(QLatin1StringView key, const QCborValue &v) &
+    {
         body.insert(key, v);
         return *this;
     }
 };
 
 bool operator==(const Message &a, const Message &b);
-inline bool operator!=(const Message &a, const Message &b) {
+inline bool operator!=(const Message &a, const Message &b)
+{
     return !(a == b);
 }
 

@@ -12,14 +12,16 @@ namespace {
 
 const QLatin1StringView kPrefix("scram-sha256");
 
-QByteArray xorBytes(const QByteArray &a, const QByteArray &b) {
+QByteArray xorBytes(const QByteArray &a, const QByteArray &b)
+{
     QByteArray out(a.size(), '\0');
     for (qsizetype i = 0; i < a.size(); ++i)
         out[i] = char(a[i] ^ b[i]);
     return out;
 }
 
-Result<QByteArray> decodeKeyPart(const QString &part, const char *what, qsizetype expectedSize) {
+Result<QByteArray> decodeKeyPart(const QString &part, const char *what, qsizetype expectedSize)
+{
     const auto decoded =
         QByteArray::fromBase64Encoding(part.toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
     if (!decoded || decoded.decoded.isEmpty())
@@ -35,7 +37,8 @@ Result<QByteArray> decodeKeyPart(const QString &part, const char *what, qsizetyp
 
 } // namespace
 
-ScramCredential ScramCredential::derive(const QString &password, QByteArray salt, int iterations) {
+ScramCredential ScramCredential::derive(const QString &password, QByteArray salt, int iterations)
+{
     const QByteArray salted = scram::saltedPassword(password, salt, iterations);
     ScramCredential c;
     c.salt = std::move(salt);
@@ -45,18 +48,21 @@ ScramCredential ScramCredential::derive(const QString &password, QByteArray salt
     return c;
 }
 
-QByteArray ScramCredential::randomSalt() {
+QByteArray ScramCredential::randomSalt()
+{
     return scram::randomBytes(kScramSaltBytes);
 }
 
-QString ScramCredential::toString() const {
+QString ScramCredential::toString() const
+{
     return QStringList{kPrefix, QString::number(iterations), QString::fromLatin1(salt.toBase64()),
                        QString::fromLatin1(storedKey.toBase64()),
                        QString::fromLatin1(serverKey.toBase64())}
         .join(QLatin1Char('$'));
 }
 
-Result<ScramCredential> ScramCredential::fromString(const QString &text) {
+Result<ScramCredential> ScramCredential::fromString(const QString &text)
+{
     const QStringList parts = text.split(QLatin1Char('$'));
     if (parts.size() != 5 || parts[0] != kPrefix)
         return makeError(QStringLiteral("stored credential: expected "
@@ -91,7 +97,8 @@ Result<ScramCredential> ScramCredential::fromString(const QString &text) {
 
 namespace scram {
 
-QByteArray authMessage(const AuthContext &ctx) {
+QByteArray authMessage(const AuthContext &ctx)
+{
     QByteArray m;
     m.reserve(256);
     m += "kairos-scram-sha256,role=";
@@ -111,46 +118,55 @@ QByteArray authMessage(const AuthContext &ctx) {
     return m;
 }
 
-QByteArray saltedPassword(const QString &password, const QByteArray &salt, int iterations) {
+QByteArray saltedPassword(const QString &password, const QByteArray &salt, int iterations)
+{
     return QPasswordDigestor::deriveKeyPbkdf2(
         QCryptographicHash::Sha256, password.normalized(QString::NormalizationForm_KC).toUtf8(),
         salt, iterations, kScramKeyBytes);
 }
 
-QByteArray hmac(const QByteArray &key, const QByteArray &message) {
+QByteArray hmac(const QByteArray &key, const QByteArray &message)
+{
     return QMessageAuthenticationCode::hash(message, key, QCryptographicHash::Sha256);
 }
 
-QByteArray sha256(const QByteArray &data) {
+QByteArray sha256(const QByteArray &data)
+{
     return QCryptographicHash::hash(data, QCryptographicHash::Sha256);
 }
 
-QByteArray clientKey(const QByteArray &salted) {
+QByteArray clientKey(const QByteArray &salted)
+{
     return hmac(salted, "Client Key");
 }
 
-QByteArray serverKey(const QByteArray &salted) {
+QByteArray serverKey(const QByteArray &salted)
+{
     return hmac(salted, "Server Key");
 }
 
 QByteArray clientProof(const QByteArray &clientKeyBytes, const QByteArray &storedKey,
-                       const QByteArray &message) {
+                       const QByteArray &message)
+{
     return xorBytes(clientKeyBytes, hmac(storedKey, message));
 }
 
 bool verifyClientProof(const ScramCredential &credential, const QByteArray &message,
-                       const QByteArray &proof) {
+                       const QByteArray &proof)
+{
     if (proof.size() != kScramKeyBytes || credential.storedKey.size() != kScramKeyBytes)
         return false;
     const QByteArray recoveredClientKey = xorBytes(proof, hmac(credential.storedKey, message));
     return constantTimeEquals(sha256(recoveredClientKey), credential.storedKey);
 }
 
-QByteArray serverSignature(const QByteArray &serverKeyBytes, const QByteArray &message) {
+QByteArray serverSignature(const QByteArray &serverKeyBytes, const QByteArray &message)
+{
     return hmac(serverKeyBytes, message);
 }
 
-bool constantTimeEquals(const QByteArray &a, const QByteArray &b) {
+bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
+{
     if (a.size() != b.size())
         return false;
     unsigned char diff = 0;
@@ -159,7 +175,8 @@ bool constantTimeEquals(const QByteArray &a, const QByteArray &b) {
     return diff == 0;
 }
 
-QByteArray randomBytes(qsizetype count) {
+QByteArray randomBytes(qsizetype count)
+{
     QList<quint32> words((count + 3) / 4);
     QRandomGenerator::system()->generate(words.begin(), words.end());
     return QByteArray(reinterpret_cast<const char *>(words.constData()), count);

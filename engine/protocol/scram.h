@@ -41,9 +41,10 @@ struct ScramCredential {
     // at least 4096, got 'x'".
     static Result<ScramCredential> fromString(const QString &text);
 
-    bool isValid() const {
-        return !salt.isEmpty() && iterations >= kScramMinIterations &&
-               storedKey.size() == kScramKeyBytes && serverKey.size() == kScramKeyBytes;
+    bool isValid() const
+    {
+        return !salt.isEmpty() && iterations >= kScramMinIterations
+               && storedKey.size() == kScramKeyBytes && serverKey.size() == kScramKeyBytes;
     }
     friend bool operator==(const ScramCredential &, const ScramCredential &) = default;
 };

@@ -11,7 +11,10 @@
 namespace kairos::server {
 namespace {
 
-QString tr(const char *text) { return QCoreApplication::translate("kairos::AdminApi", text); }
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("kairos::AdminApi", text);
+}
 
 QJsonObject jobJson(const Engine &engine, const Job &job)
 {
@@ -20,8 +23,7 @@ QJsonObject jobJson(const Engine &engine, const Job &job)
     return o;
 }
 
-template<typename T, typename F>
-QJsonArray toArray(const QList<T> &items, F convert)
+template<typename T, typename F> QJsonArray toArray(const QList<T> &items, F convert)
 {
     QJsonArray out;
     for (const T &item : items)
@@ -33,12 +35,12 @@ QJsonArray toArray(const QList<T> &items, F convert)
 
 QStringList AdminApi::methods()
 {
-    return {QStringLiteral("server.info"),    QStringLiteral("job.create"),
-            QStringLiteral("job.update"),     QStringLiteral("job.get"),
-            QStringLiteral("job.list"),       QStringLiteral("job.enable"),
-            QStringLiteral("job.disable"),    QStringLiteral("job.delete"),
-            QStringLiteral("job.run"),        QStringLiteral("instance.list"),
-            QStringLiteral("instance.get"),   QStringLiteral("instance.logs"),
+    return {QStringLiteral("server.info"),     QStringLiteral("job.create"),
+            QStringLiteral("job.update"),      QStringLiteral("job.get"),
+            QStringLiteral("job.list"),        QStringLiteral("job.enable"),
+            QStringLiteral("job.disable"),     QStringLiteral("job.delete"),
+            QStringLiteral("job.run"),         QStringLiteral("instance.list"),
+            QStringLiteral("instance.get"),    QStringLiteral("instance.logs"),
             QStringLiteral("instance.cancel"), QStringLiteral("instance.retry")};
 }
 
@@ -111,7 +113,10 @@ QJsonObject AdminApi::logsEvent(const QList<LogLine> &lines)
     return {{QStringLiteral("lines"), toArray(lines, logLineToJson)}};
 }
 
-QJsonObject AdminApi::jobEvent(const Job &job) { return {{QStringLiteral("job"), jobToJson(job)}}; }
+QJsonObject AdminApi::jobEvent(const Job &job)
+{
+    return {{QStringLiteral("job"), jobToJson(job)}};
+}
 
 void AdminApi::handle(const QString &method, const QJsonObject &params, Done done)
 {
@@ -179,9 +184,8 @@ void AdminApi::handle(const QString &method, const QJsonObject &params, Done don
                 for (const QJsonValue &v : many.toArray())
                     list << v.toString();
             } else {
-                const int count =
-                    int(std::clamp<qint64>(params.value(QStringLiteral("count")).toInteger(1), 1,
-                                           100000));
+                const int count = int(std::clamp<qint64>(
+                    params.value(QStringLiteral("count")).toInteger(1), 1, 100000));
                 for (int i = 0; i < count; ++i)
                     list << params.value(QStringLiteral("params")).toString();
             }
@@ -220,14 +224,14 @@ void AdminApi::handle(const QString &method, const QJsonObject &params, Done don
             return engine.instance(id, [done](Result<InstanceDetail> d) {
                 if (!d.ok())
                     return done(makeError(d.error()));
-                done(QJsonObject{{QStringLiteral("instance"), instanceToJson(d->instance)},
-                                 {QStringLiteral("attempts"), toArray(d->attempts, attemptToJson)}});
+                done(
+                    QJsonObject{{QStringLiteral("instance"), instanceToJson(d->instance)},
+                                {QStringLiteral("attempts"), toArray(d->attempts, attemptToJson)}});
             });
         }
         if (method == QLatin1String("instance.logs")) {
-            const int limit =
-                int(std::clamp<qint64>(params.value(QStringLiteral("limit")).toInteger(1000), 1,
-                                       10000));
+            const int limit = int(std::clamp<qint64>(
+                params.value(QStringLiteral("limit")).toInteger(1000), 1, 10000));
             return engine.logs(id, params.value(QStringLiteral("afterSeq")).toInteger(), limit,
                                [done](Result<QList<LogLine>> lines) {
                                    if (!lines.ok())

@@ -12,8 +12,14 @@ namespace {
 constexpr int kEventFlushMs = 50;
 constexpr int kMaxPendingLogLines = 5000; // per subscriber; older lines are read on demand
 
-QCborMap toCbor(const QJsonObject &o) { return QCborMap::fromJsonObject(o); }
-QJsonObject toJson(const QCborMap &m) { return m.toJsonObject(); }
+QCborMap toCbor(const QJsonObject &o)
+{
+    return QCborMap::fromJsonObject(o);
+}
+QJsonObject toJson(const QCborMap &m)
+{
+    return m.toJsonObject();
+}
 
 } // namespace
 
@@ -56,7 +62,10 @@ Status AdminService::listen(const QHostAddress &address, quint16 port,
     return m_listener->listen(address, port);
 }
 
-quint16 AdminService::port() const { return m_listener ? m_listener->serverPort() : 0; }
+quint16 AdminService::port() const
+{
+    return m_listener ? m_listener->serverPort() : 0;
+}
 
 void AdminService::onConnection(protocol::Connection *connection)
 {
@@ -137,8 +146,7 @@ void AdminService::onLogs(const QList<LogLine> &lines)
         }
         if (s.pendingLogs.size() > kMaxPendingLogLines) {
             // A subscriber that cannot keep up gets the newest lines; it can read the rest.
-            s.pendingLogs.erase(s.pendingLogs.begin(),
-                                s.pendingLogs.end() - kMaxPendingLogLines);
+            s.pendingLogs.erase(s.pendingLogs.begin(), s.pendingLogs.end() - kMaxPendingLogLines);
         }
     }
 }

@@ -12,7 +12,10 @@
 namespace kairos::server {
 namespace {
 
-QString keyOf(const QString &role, const QString &name) { return role + u'\n' + name; }
+QString keyOf(const QString &role, const QString &name)
+{
+    return role + u'\n' + name;
+}
 
 } // namespace
 

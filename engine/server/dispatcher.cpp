@@ -32,7 +32,10 @@ void Dispatcher::addLink(WorkerLink *link)
     pump();
 }
 
-void Dispatcher::removeLink(WorkerLink *link) { m_links.removeAll(link); }
+void Dispatcher::removeLink(WorkerLink *link)
+{
+    m_links.removeAll(link);
+}
 
 QList<WorkerLink *> Dispatcher::links() const
 {
@@ -124,10 +127,9 @@ WorkerLink *Dispatcher::pickLink(const Job &job)
         break;
     }
     // Health first: the one with the most room.
-    return *std::max_element(candidates.begin(), candidates.end(),
-                             [](WorkerLink *a, WorkerLink *b) {
-                                 return a->freeSlots() < b->freeSlots();
-                             });
+    return *std::max_element(
+        candidates.begin(), candidates.end(),
+        [](WorkerLink *a, WorkerLink *b) { return a->freeSlots() < b->freeSlots(); });
 }
 
 void Dispatcher::pump()
@@ -138,8 +140,9 @@ void Dispatcher::pump()
     while (!m_ready.empty()) {
         const qint64 id = m_ready.front();
         const Instance *inst = m_book.find(id);
-        if (!inst || (inst->status != InstanceStatus::WaitingDispatch
-                      && inst->status != InstanceStatus::WaitingWorker)) {
+        if (!inst
+            || (inst->status != InstanceStatus::WaitingDispatch
+                && inst->status != InstanceStatus::WaitingWorker)) {
             m_ready.pop_front();
             continue;
         }

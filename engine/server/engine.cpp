@@ -30,13 +30,16 @@ Engine::Engine(EngineConfig config, QObject *parent)
     , m_config(std::move(config))
     , m_catalog(m_config.serverZone)
 {
-    m_serverId = m_config.serverId.isEmpty()
-                     ? QStringLiteral("%1:%2").arg(QHostInfo::localHostName()).arg(
-                           QCoreApplication::applicationPid())
-                     : m_config.serverId;
+    m_serverId = m_config.serverId.isEmpty() ? QStringLiteral("%1:%2")
+                                                   .arg(QHostInfo::localHostName())
+                                                   .arg(QCoreApplication::applicationPid())
+                                             : m_config.serverId;
 }
 
-Engine::~Engine() { stop(); }
+Engine::~Engine()
+{
+    stop();
+}
 
 Status Engine::start()
 {
@@ -170,10 +173,11 @@ void Engine::applyMisfires(const QHash<qint64, qint64> &lastFires)
         // already past were missed while no server ran.
         const qint64 baseline = std::max(lastFires.value(job.id, 0), job.updatedAtMs);
         if (baseline < now) {
-            const QList<qint64> catchUp = misfireCatchUp(
-                *entry.schedule, job.misfirePolicy, job.misfireMaxFires, baseline, now);
+            const QList<qint64> catchUp = misfireCatchUp(*entry.schedule, job.misfirePolicy,
+                                                         job.misfireMaxFires, baseline, now);
             if (!catchUp.isEmpty())
-                qCInfo(lcTrigger) << "job" << job.id << "fires" << catchUp.size() << "missed time(s)";
+                qCInfo(lcTrigger) << "job" << job.id << "fires" << catchUp.size()
+                                  << "missed time(s)";
             for (qint64 t : catchUp)
                 fires << Fire{job.id, t, TriggerKind::Misfire};
         }
@@ -212,31 +216,32 @@ void Engine::onFires(const QList<Fire> &fires)
             continue;
         Instance inst = newInstance(entry->job, f.kind, f.fireTimeMs, QString());
         if (f.kind == TriggerKind::Misfire) {
-            inst.reason = tr("fired late: the server was not running at %1")
-                              .arg(QDateTime::fromMSecsSinceEpoch(f.fireTimeMs)
-                                       .toString(Qt::ISODateWithMs));
+            inst.reason =
+                tr("fired late: the server was not running at %1")
+                    .arg(QDateTime::fromMSecsSinceEpoch(f.fireTimeMs).toString(Qt::ISODateWithMs));
             inst.nextAttemptAtMs = 0;
         }
         rows << inst;
     }
     if (rows.isEmpty())
         return;
-    m_book->insert(rows, [this](const QList<Instance> &stored, const QList<bool> &isNew,
-                                Status status) {
-        if (!status.ok()) {
-            qCCritical(lcTrigger) << "could not record fires:" << status.error();
-            return;
-        }
-        for (int i = 0; i < stored.size(); ++i) {
-            if (!isNew.value(i)) {
-                // Recorded already (another server, or before a restart): not ours to run.
-                qCInfo(lcTrigger) << "fire of job" << stored[i].jobId << "at"
-                                  << stored[i].fireTimeMs << "was already recorded";
-                continue;
-            }
-            m_dispatcher->enqueueAt(stored[i].id, stored[i].nextAttemptAtMs);
-        }
-    });
+    m_book->insert(rows,
+                   [this](const QList<Instance> &stored, const QList<bool> &isNew, Status status) {
+                       if (!status.ok()) {
+                           qCCritical(lcTrigger) << "could not record fires:" << status.error();
+                           return;
+                       }
+                       for (int i = 0; i < stored.size(); ++i) {
+                           if (!isNew.value(i)) {
+                               // Recorded already (another server, or before a restart): not ours
+                               // to run.
+                               qCInfo(lcTrigger) << "fire of job" << stored[i].jobId << "at"
+                                                 << stored[i].fireTimeMs << "was already recorded";
+                               continue;
+                           }
+                           m_dispatcher->enqueueAt(stored[i].id, stored[i].nextAttemptAtMs);
+                       }
+                   });
 }
 
 void Engine::runJob(qint64 id, const QStringList &instanceParams, Reply<QList<qint64>> reply)
@@ -249,18 +254,18 @@ void Engine::runJob(qint64 id, const QStringList &instanceParams, Reply<QList<qi
     rows.reserve(params.size());
     for (const QString &p : params)
         rows << newInstance(entry->job, TriggerKind::Api, 0, p);
-    m_book->insert(rows, [this, reply](const QList<Instance> &stored, const QList<bool> &,
-                                       Status status) {
-        if (!status.ok())
-            return reply(makeError(status.error()));
-        QList<qint64> ids;
-        ids.reserve(stored.size());
-        for (const Instance &inst : stored) {
-            ids << inst.id;
-            m_dispatcher->enqueue(inst.id);
-        }
-        reply(ids);
-    });
+    m_book->insert(
+        rows, [this, reply](const QList<Instance> &stored, const QList<bool> &, Status status) {
+            if (!status.ok())
+                return reply(makeError(status.error()));
+            QList<qint64> ids;
+            ids.reserve(stored.size());
+            for (const Instance &inst : stored) {
+                ids << inst.id;
+                m_dispatcher->enqueue(inst.id);
+            }
+            reply(ids);
+        });
 }
 
 // --- reports from workers --------------------------------------------------------------------
@@ -297,7 +302,10 @@ void Engine::onReports(const QList<TaskReport> &reports)
     m_dispatcher->pump();
 }
 
-void Engine::onLogs(const QList<LogLine> &lines) { m_book->appendLogs(lines); }
+void Engine::onLogs(const QList<LogLine> &lines)
+{
+    m_book->appendLogs(lines);
+}
 
 void Engine::endAttempt(const Instance &inst, InstanceStatus status, const QString &result,
                         qint64 timeMs)
@@ -357,7 +365,10 @@ void Engine::runEnded(qint64 jobId, qint64)
 
 // --- jobs ------------------------------------------------------------------------------------
 
-QList<Job> Engine::jobs() const { return m_catalog.jobs(); }
+QList<Job> Engine::jobs() const
+{
+    return m_catalog.jobs();
+}
 
 std::optional<Job> Engine::job(qint64 id) const
 {
@@ -371,7 +382,10 @@ std::optional<Job> Engine::jobByName(const QString &name) const
     return j ? std::optional<Job>(*j) : std::nullopt;
 }
 
-qint64 Engine::nextFire(qint64 jobId) const { return m_triggers ? m_triggers->nextFire(jobId) : -1; }
+qint64 Engine::nextFire(qint64 jobId) const
+{
+    return m_triggers ? m_triggers->nextFire(jobId) : -1;
+}
 
 void Engine::createJob(const Job &job, Reply<Job> reply)
 {
@@ -474,7 +488,8 @@ void Engine::deleteJob(qint64 id, Reply<bool> reply)
 {
     if (!m_catalog.find(id))
         return reply(makeError(tr("no job with id %1").arg(id)));
-    m_store->write([id](kairos::Database &db) { return kairos::JobRepository(db).remove(id); }, this,
+    m_store->write([id](kairos::Database &db) { return kairos::JobRepository(db).remove(id); },
+                   this,
                    [this, id, reply](Status status) {
                        if (!status.ok())
                            return reply(makeError(status.error()));
@@ -504,7 +519,8 @@ void Engine::instance(qint64 id, Reply<InstanceDetail> reply)
                 return std::nullopt;
             return InstanceDetail{*inst, repo.attempts(id)};
         },
-        this, [this, id, reply](std::optional<InstanceDetail> detail) {
+        this,
+        [this, id, reply](std::optional<InstanceDetail> detail) {
             if (!detail)
                 return reply(makeError(tr("no instance with id %1").arg(id)));
             // The in-memory state may be ahead of the last commit.
@@ -512,14 +528,15 @@ void Engine::instance(qint64 id, Reply<InstanceDetail> reply)
                 detail->instance = *live;
             // The current attempt is stored on the instance row (see endAttempt).
             const Instance &inst = detail->instance;
-            const bool listed = std::any_of(detail->attempts.begin(), detail->attempts.end(),
-                                            [&](const Attempt &a) { return a.attempt == inst.attempt; });
+            const bool listed =
+                std::any_of(detail->attempts.begin(), detail->attempts.end(),
+                            [&](const Attempt &a) { return a.attempt == inst.attempt; });
             const bool begun = inst.dispatchedAtMs != 0 || isTerminal(inst.status);
             if (!listed && begun && inst.status != InstanceStatus::Skipped) {
-                detail->attempts << attemptOf(inst, inst.status,
-                                              inst.status == InstanceStatus::Succeeded ? inst.result
-                                                                                       : inst.reason,
-                                              inst.finishedAtMs);
+                detail->attempts << attemptOf(
+                    inst, inst.status,
+                    inst.status == InstanceStatus::Succeeded ? inst.result : inst.reason,
+                    inst.finishedAtMs);
             }
             reply(*detail);
         });
@@ -575,9 +592,8 @@ void Engine::cancelInstance(qint64 id, Reply<Instance> reply)
 void Engine::retryInstance(qint64 id, Reply<Instance> reply)
 {
     if (const Instance *active = m_book->find(id); active && !isTerminal(active->status)) {
-        return reply(makeError(tr("instance %1 is still %2; cancel it first")
-                                   .arg(id)
-                                   .arg(toString(active->status))));
+        return reply(makeError(
+            tr("instance %1 is still %2; cancel it first").arg(id).arg(toString(active->status))));
     }
     instance(id, [this, id, reply](Result<InstanceDetail> detail) {
         if (!detail.ok())
@@ -627,7 +643,8 @@ void Engine::purgeOld(Reply<int> reply)
             *deleted = *n;
             return {};
         },
-        this, [reply, deleted](Status status) {
+        this,
+        [reply, deleted](Status status) {
             if (!status.ok())
                 return reply(makeError(status.error()));
             if (*deleted > 0)
@@ -650,8 +667,14 @@ QList<WorkerLink *> Engine::workerLinks() const
     return m_dispatcher ? m_dispatcher->links() : QList<WorkerLink *>{};
 }
 
-void Engine::whenFlushed(std::function<void()> fn) { m_book->whenFlushed(std::move(fn)); }
+void Engine::whenFlushed(std::function<void()> fn)
+{
+    m_book->whenFlushed(std::move(fn));
+}
 
-int Engine::activeInstanceCount() const { return m_book ? int(m_book->active().size()) : 0; }
+int Engine::activeInstanceCount() const
+{
+    return m_book ? int(m_book->active().size()) : 0;
+}
 
 } // namespace kairos::server

@@ -33,17 +33,16 @@ class TriggerScheduler;
 class WorkerLink;
 struct Fire;
 
-template<typename T>
-using Reply = std::function<void(Result<T>)>;
+template<typename T> using Reply = std::function<void(Result<T>)>;
 
 struct EngineConfig {
     kairos::StoreConfig store;
-    QString serverId;                          // empty: hostname:pid
+    QString serverId; // empty: hostname:pid
     QTimeZone serverZone = QTimeZone::systemTimeZone();
-    bool localWorker = true;                   // run an in-process worker
-    int localWorkerCapacity = 64;              // concurrent runs of the local worker
-    int retentionDays = 30;                    // finished instances and logs older are deleted
-    qint64 prepareLeadMs = 200;                // scheduled fires are recorded this early
+    bool localWorker = true;      // run an in-process worker
+    int localWorkerCapacity = 64; // concurrent runs of the local worker
+    int retentionDays = 30;       // finished instances and logs older are deleted
+    qint64 prepareLeadMs = 200;   // scheduled fires are recorded this early
 };
 
 struct InstanceDetail {

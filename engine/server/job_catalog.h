@@ -17,7 +17,7 @@ namespace kairos::server {
 struct JobEntry {
     Job job;
     std::optional<Schedule> schedule; // timed jobs only (CRON, rates, ONE_SHOT)
-    int running = 0;                          // instances DISPATCHED or RUNNING now
+    int running = 0;                  // instances DISPATCHED or RUNNING now
 };
 
 class JobCatalog {

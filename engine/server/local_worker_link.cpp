@@ -30,7 +30,10 @@ LocalWorkerLink::~LocalWorkerLink()
     m_thread.wait();
 }
 
-int LocalWorkerLink::freeSlots() const { return std::max(0, m_capacity * 4 - m_held); }
+int LocalWorkerLink::freeSlots() const
+{
+    return std::max(0, m_capacity * 4 - m_held);
+}
 
 void LocalWorkerLink::dispatch(const QList<TaskSpec> &tasks)
 {
@@ -47,7 +50,8 @@ void LocalWorkerLink::dispatch(const QList<TaskSpec> &tasks)
 void LocalWorkerLink::cancel(qint64 instanceId, int attempt, const QString &reason)
 {
     QMetaObject::invokeMethod(
-        m_runner, [runner = m_runner, instanceId, attempt, reason] {
+        m_runner,
+        [runner = m_runner, instanceId, attempt, reason] {
             runner->cancel(instanceId, attempt, reason);
         },
         Qt::QueuedConnection);

@@ -25,7 +25,10 @@ void TimerQueue::schedule(qint64 key, qint64 dueMs)
         rearm();
 }
 
-void TimerQueue::cancel(qint64 key) { m_live.erase(key); }
+void TimerQueue::cancel(qint64 key)
+{
+    m_live.erase(key);
+}
 
 void TimerQueue::dropStale()
 {

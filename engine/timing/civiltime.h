@@ -24,17 +24,20 @@ struct CivilDateTime {
 
 constexpr qint64 kSecondsPerDay = 86400;
 
-constexpr bool isLeapYear(int y) {
+constexpr bool isLeapYear(int y)
+{
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-constexpr int daysInMonth(int y, int m) {
+constexpr int daysInMonth(int y, int m)
+{
     constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && isLeapYear(y) ? 29 : kDays[m - 1];
 }
 
 // Days since 1970-01-01 (negative before).
-constexpr qint64 daysFromCivil(int y, int m, int d) {
+constexpr qint64 daysFromCivil(int y, int m, int d)
+{
     y -= m <= 2;
     const qint64 era = (y >= 0 ? y : y - 399) / 400;
     const qint64 yoe = y - era * 400;
@@ -43,7 +46,8 @@ constexpr qint64 daysFromCivil(int y, int m, int d) {
     return era * 146097 + doe - 719468;
 }
 
-constexpr CivilDate civilFromDays(qint64 z) {
+constexpr CivilDate civilFromDays(qint64 z)
+{
     z += 719468;
     const qint64 era = (z >= 0 ? z : z - 146096) / 146097;
     const qint64 doe = z - era * 146097;
@@ -56,31 +60,37 @@ constexpr CivilDate civilFromDays(qint64 z) {
 }
 
 // 0 = Sunday ... 6 = Saturday (1970-01-01 was a Thursday).
-constexpr int weekdayFromDays(qint64 days) {
+constexpr int weekdayFromDays(qint64 days)
+{
     const qint64 w = (days + 4) % 7;
     return int(w < 0 ? w + 7 : w);
 }
 
-constexpr int weekday(int y, int m, int d) {
+constexpr int weekday(int y, int m, int d)
+{
     return weekdayFromDays(daysFromCivil(y, m, d));
 }
 
 // Floor division, so instants before 1970 map to the right day and second.
-constexpr qint64 floorDiv(qint64 a, qint64 b) {
+constexpr qint64 floorDiv(qint64 a, qint64 b)
+{
     const qint64 q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-constexpr qint64 toWallSeconds(const CivilDateTime &c) {
-    return daysFromCivil(c.date.year, c.date.month, c.date.day) * kSecondsPerDay + c.hour * 3600 +
-           c.minute * 60 + c.second;
+constexpr qint64 toWallSeconds(const CivilDateTime &c)
+{
+    return daysFromCivil(c.date.year, c.date.month, c.date.day) * kSecondsPerDay + c.hour * 3600
+           + c.minute * 60 + c.second;
 }
 
-constexpr qint64 toWallSeconds(int y, int mo, int d, int h, int mi, int s) {
+constexpr qint64 toWallSeconds(int y, int mo, int d, int h, int mi, int s)
+{
     return daysFromCivil(y, mo, d) * kSecondsPerDay + h * 3600 + mi * 60 + s;
 }
 
-constexpr CivilDateTime fromWallSeconds(qint64 wall) {
+constexpr CivilDateTime fromWallSeconds(qint64 wall)
+{
     const qint64 days = floorDiv(wall, kSecondsPerDay);
     const qint64 rest = wall - days * kSecondsPerDay;
     return CivilDateTime{civilFromDays(days), int(rest / 3600), int(rest % 3600 / 60),

@@ -14,7 +14,8 @@ using namespace timing;
 namespace {
 
 // Smallest set bit at or above `from`, or -1.
-template<typename Mask> int nextBit(Mask mask, int from) {
+template<typename Mask> int nextBit(Mask mask, int from)
+{
     constexpr int kBits = int(sizeof(Mask) * 8);
     if (from >= kBits)
         return -1;
@@ -35,16 +36,19 @@ constexpr int kMaxSpans = 2000;
 
 CronExpression::CronExpression(CronFields fields, QString text)
     : m_fields(std::move(fields))
-    , m_text(std::move(text)) {}
+    , m_text(std::move(text))
+{}
 
-Result<CronExpression> CronExpression::parse(const QString &expression) {
+Result<CronExpression> CronExpression::parse(const QString &expression)
+{
     auto fields = parseCronFields(expression);
     if (!fields)
         return Error{fields.error()};
     return CronExpression(std::move(fields).value(), expression.trimmed());
 }
 
-std::optional<qint64> CronExpression::nextWall(qint64 from, std::optional<qint64> until) const {
+std::optional<qint64> CronExpression::nextWall(qint64 from, std::optional<qint64> until) const
+{
     const CronFields &f = m_fields;
     const CivilDateTime start = fromWallSeconds(std::max<qint64>(from, 0)); // 0 = 1970-01-01
     int y = start.date.year;
@@ -152,7 +156,8 @@ std::optional<qint64> CronExpression::nextWall(qint64 from, std::optional<qint64
     }
 }
 
-std::optional<qint64> CronExpression::nextAfter(qint64 afterMs, const QTimeZone &zone) const {
+std::optional<qint64> CronExpression::nextAfter(qint64 afterMs, const QTimeZone &zone) const
+{
     // Walk the zone's spans of constant offset. Inside a span wall time and real time move
     // together, so the field search runs on wall seconds; the DST rules only act at a span's
     // start: a spring-forward start owns the gap's wall times, a fall-back start repeats wall

@@ -14,14 +14,16 @@ namespace kairos::timing {
 
 namespace {
 
-quint32 allDays(int dim) {
+quint32 allDays(int dim)
+{
     return ((quint32(1) << dim) - 1) << 1;
 }
 
 // Quartz's W: the weekday nearest to day d without leaving the month. A Saturday moves back to
 // Friday unless it is the 1st (then forward to Monday the 3rd); a Sunday moves forward to Monday
 // unless it is the last day (then back to Friday).
-int nearestWeekday(int y, int m, int d, int dim) {
+int nearestWeekday(int y, int m, int d, int dim)
+{
     const int wd = weekday(y, m, d);
     if (wd == 6)
         return d > 1 ? d - 1 : d + 2;
@@ -32,7 +34,8 @@ int nearestWeekday(int y, int m, int d, int dim) {
 
 } // namespace
 
-quint32 DayOfMonthRule::maskFor(int y, int m) const {
+quint32 DayOfMonthRule::maskFor(int y, int m) const
+{
     const int dim = daysInMonth(y, m);
     switch (kind) {
     case Kind::Every:
@@ -56,7 +59,8 @@ quint32 DayOfMonthRule::maskFor(int y, int m) const {
     return 0;
 }
 
-quint32 DayOfWeekRule::maskFor(int y, int m) const {
+quint32 DayOfWeekRule::maskFor(int y, int m) const
+{
     const int dim = daysInMonth(y, m);
     const int first = weekdayFromDays(daysFromCivil(y, m, 1)); // the member hides weekday()
     switch (kind) {
@@ -82,7 +86,8 @@ quint32 DayOfWeekRule::maskFor(int y, int m) const {
     return 0;
 }
 
-quint32 CronFields::dayMaskFor(int y, int m) const {
+quint32 CronFields::dayMaskFor(int y, int m) const
+{
     const quint32 dom = dayOfMonth.maskFor(y, m);
     const quint32 dow = dayOfWeek.maskFor(y, m);
     return eitherDayMatches ? (dom | dow) : (dom & dow);
@@ -121,17 +126,20 @@ constexpr FieldSpec kYear{"year", kMinYear, kMaxYear, kMaxYear, nullptr, 0, 0, f
 
 using Bits = std::bitset<256>;
 
-Error fieldError(const FieldSpec &f, const QString &what) {
+Error fieldError(const FieldSpec &f, const QString &what)
+{
     return makeError(QLatin1String(f.name) + QLatin1String(": ") + what);
 }
 
-QString quoted(const QString &s) {
+QString quoted(const QString &s)
+{
     return QLatin1Char('"') + s + QLatin1Char('"');
 }
 
 // Non-empty ASCII digits only. Values too large for an int come back as INT_MAX so they still
 // fail the range check with the user's own text.
-bool parseDigits(const QString &text, qint64 &value) {
+bool parseDigits(const QString &text, qint64 &value)
+{
     if (text.isEmpty())
         return false;
     for (const QChar c : text) {
@@ -142,7 +150,8 @@ bool parseDigits(const QString &text, qint64 &value) {
     return true;
 }
 
-Result<int> parseValue(const FieldSpec &f, const QString &token) {
+Result<int> parseValue(const FieldSpec &f, const QString &token)
+{
     if (!token.isEmpty() && token.front().isLetter()) {
         for (int i = 0; i < f.nameCount; ++i) {
             if (token == QLatin1String(f.names[i]))
@@ -165,7 +174,8 @@ Result<int> parseValue(const FieldSpec &f, const QString &token) {
 }
 
 // One comma-separated item: *, n, a-b, with an optional /step (also n/step = n-max/step).
-Status addItem(const FieldSpec &f, const QString &item, Bits &bits) {
+Status addItem(const FieldSpec &f, const QString &item, Bits &bits)
+{
     const qsizetype slash = item.indexOf(QLatin1Char('/'));
     const QString base = slash < 0 ? item : item.left(slash);
     int step = 1;
@@ -257,7 +267,8 @@ Status addItem(const FieldSpec &f, const QString &item, Bits &bits) {
     return {};
 }
 
-Result<Bits> parseList(const FieldSpec &f, const QString &text) {
+Result<Bits> parseList(const FieldSpec &f, const QString &text)
+{
     Bits bits;
     const QStringList items = text.split(QLatin1Char(','));
     for (const QString &item : items) {
@@ -282,7 +293,8 @@ Result<Bits> parseList(const FieldSpec &f, const QString &text) {
     return bits;
 }
 
-template<typename Mask> Result<Mask> parseMask(const FieldSpec &f, const QString &text) {
+template<typename Mask> Result<Mask> parseMask(const FieldSpec &f, const QString &text)
+{
     const auto bits = parseList(f, text);
     if (!bits)
         return Error{bits.error()};
@@ -301,17 +313,20 @@ struct DayFieldText {
     bool startsWithStar = false;
 };
 
-DayFieldText describeDayField(const QString &text) {
+DayFieldText describeDayField(const QString &text)
+{
     return DayFieldText{text == QLatin1String("?"), text == QLatin1String("*"),
                         text.startsWith(QLatin1Char('*'))};
 }
 
-Error quartzOnly(const FieldSpec &f, QChar c) {
+Error quartzOnly(const FieldSpec &f, QChar c)
+{
     return fieldError(
         f, QStringLiteral("%1 is only allowed in Quartz (6-7 field) expressions").arg(c));
 }
 
-Result<DayOfMonthRule> parseDayOfMonth(const QString &text, CronDialect dialect) {
+Result<DayOfMonthRule> parseDayOfMonth(const QString &text, CronDialect dialect)
+{
     const FieldSpec &f = kDayOfMonth;
     DayOfMonthRule rule;
     if (text == QLatin1String("?")) {
@@ -374,7 +389,8 @@ Result<DayOfMonthRule> parseDayOfMonth(const QString &text, CronDialect dialect)
     return rule;
 }
 
-Result<DayOfWeekRule> parseDayOfWeek(const QString &text, CronDialect dialect) {
+Result<DayOfWeekRule> parseDayOfWeek(const QString &text, CronDialect dialect)
+{
     const FieldSpec &f = dialect == CronDialect::Unix ? kUnixDayOfWeek : kQuartzDayOfWeek;
     // Quartz numbers days 1-7 from Sunday, Unix 0-7 (0 and 7 both Sunday); stored 0-6.
     const auto toWeekday = [&](int v) { return dialect == CronDialect::Unix ? v % 7 : v - 1; };
@@ -461,7 +477,8 @@ Result<DayOfWeekRule> parseDayOfWeek(const QString &text, CronDialect dialect) {
 }
 
 // The hour field names wall-clock hours only: single values, no *, range or step.
-bool hoursArePinned(const QString &text) {
+bool hoursArePinned(const QString &text)
+{
     static const QRegularExpression singles(QStringLiteral("^\\d+(,\\d+)*$"));
     return singles.match(text).hasMatch();
 }
@@ -470,7 +487,8 @@ struct FieldTexts {
     QString seconds, minutes, hours, dayOfMonth, month, dayOfWeek, year;
 };
 
-Result<CronFields> build(CronDialect dialect, const FieldTexts &t) {
+Result<CronFields> build(CronDialect dialect, const FieldTexts &t)
+{
     CronFields out;
     out.dialect = dialect;
     const auto seconds = parseMask<quint64>(kSeconds, t.seconds);
@@ -541,7 +559,8 @@ constexpr std::array<Macro, 7> kMacros{{{"@YEARLY", "0 0 1 1 *"},
 
 } // namespace
 
-Result<CronFields> parseCronFields(const QString &expression) {
+Result<CronFields> parseCronFields(const QString &expression)
+{
     static const QRegularExpression whitespace(QStringLiteral("\\s+"));
     const QString upper = expression.trimmed().toUpper();
     if (upper.startsWith(QLatin1Char('@'))) {

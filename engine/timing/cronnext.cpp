@@ -12,7 +12,8 @@ namespace {
 
 constexpr int kMaxCount = 100000;
 
-Result<QTimeZone> zoneFor(const QString &zoneId) {
+Result<QTimeZone> zoneFor(const QString &zoneId)
+{
     const QString id = zoneId.trimmed();
     if (id.isEmpty())
         return QTimeZone::systemTimeZone();
@@ -22,7 +23,8 @@ Result<QTimeZone> zoneFor(const QString &zoneId) {
     return zone;
 }
 
-QString invalid(QString reason) {
+QString invalid(QString reason)
+{
     reason.replace(QLatin1Char('\t'), QLatin1Char(' '));
     reason.replace(QLatin1Char('\r'), QLatin1Char(' '));
     reason.replace(QLatin1Char('\n'), QLatin1Char(' '));
@@ -32,7 +34,8 @@ QString invalid(QString reason) {
 } // namespace
 
 Result<QList<qint64>> nextFireTimes(const QString &expression, const QString &zoneId, qint64 fromMs,
-                                    int count) {
+                                    int count)
+{
     const auto cron = CronExpression::parse(expression);
     if (!cron)
         return Error{cron.error()};
@@ -55,7 +58,8 @@ Result<QList<qint64>> nextFireTimes(const QString &expression, const QString &zo
     return out;
 }
 
-QString cronBatchLine(const QString &inputLine, int count) {
+QString cronBatchLine(const QString &inputLine, int count)
+{
     QString line = inputLine;
     while (line.endsWith(QLatin1Char('\n')) || line.endsWith(QLatin1Char('\r')))
         line.chop(1);

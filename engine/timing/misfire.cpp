@@ -2,7 +2,8 @@
 
 namespace kairos {
 
-QList<qint64> missedFireTimes(const Schedule &schedule, qint64 lastFireMs, qint64 nowMs, int cap) {
+QList<qint64> missedFireTimes(const Schedule &schedule, qint64 lastFireMs, qint64 nowMs, int cap)
+{
     QList<qint64> out;
     if (cap <= 0 || nowMs <= lastFireMs)
         return out;
@@ -18,7 +19,8 @@ QList<qint64> missedFireTimes(const Schedule &schedule, qint64 lastFireMs, qint6
 }
 
 std::optional<qint64> latestMissedFireTime(const Schedule &schedule, qint64 lastFireMs,
-                                           qint64 nowMs) {
+                                           qint64 nowMs)
+{
     if (nowMs <= lastFireMs)
         return std::nullopt;
     const auto firesBy = [&](qint64 after) {
@@ -53,7 +55,8 @@ std::optional<qint64> latestMissedFireTime(const Schedule &schedule, qint64 last
 }
 
 QList<qint64> misfireCatchUp(const Schedule &schedule, MisfirePolicy policy, int maxFires,
-                             qint64 lastFireMs, qint64 nowMs) {
+                             qint64 lastFireMs, qint64 nowMs)
+{
     switch (policy) {
     case MisfirePolicy::Skip:
         return {};

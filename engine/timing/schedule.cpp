@@ -14,13 +14,15 @@ using namespace timing;
 
 namespace {
 
-QString fieldMessage(const char *field, const QString &what) {
+QString fieldMessage(const char *field, const QString &what)
+{
     return QLatin1String(field) + QLatin1String(": ") + what;
 }
 
 } // namespace
 
-Result<qint64> parseDurationMs(const QString &text) {
+Result<qint64> parseDurationMs(const QString &text)
+{
     static const QRegularExpression re(QStringLiteral("^(\\d{1,15})\\s*(ms|s|m|h|d)?$"),
                                        QRegularExpression::CaseInsensitiveOption);
     const QString expected = QStringLiteral("expected a duration like 1500, 30s, 5m or 2h");
@@ -48,7 +50,8 @@ Result<qint64> parseDurationMs(const QString &text) {
     return amount * factor;
 }
 
-Result<qint64> parseOneShotMs(const QString &text, const QTimeZone &zone) {
+Result<qint64> parseOneShotMs(const QString &text, const QTimeZone &zone)
+{
     const QString t = text.trimmed();
     static const QRegularExpression epochRe(QStringLiteral("^\\d{1,16}$"));
     if (epochRe.match(t).hasMatch())
@@ -79,7 +82,8 @@ Result<qint64> parseOneShotMs(const QString &text, const QTimeZone &zone) {
     return instantForWall(zone, wallSeconds) * 1000 + (wallMs - wallSeconds * 1000);
 }
 
-Result<Schedule> Schedule::fromJob(const Job &job, const QTimeZone &serverZone) {
+Result<Schedule> Schedule::fromJob(const Job &job, const QTimeZone &serverZone)
+{
     Schedule s;
     s.m_type = job.timingType;
     s.m_createdAtMs = job.createdAtMs;
@@ -143,17 +147,20 @@ Result<Schedule> Schedule::fromJob(const Job &job, const QTimeZone &serverZone) 
     return s;
 }
 
-std::optional<qint64> Schedule::clampToWindow(std::optional<qint64> fire) const {
+std::optional<qint64> Schedule::clampToWindow(std::optional<qint64> fire) const
+{
     if (fire && m_windowEndMs > 0 && *fire > m_windowEndMs)
         return std::nullopt;
     return fire;
 }
 
-std::optional<qint64> Schedule::nextFireAfter(qint64 afterMs) const {
+std::optional<qint64> Schedule::nextFireAfter(qint64 afterMs) const
+{
     return nextFireAfter(afterMs, m_createdAtMs);
 }
 
-std::optional<qint64> Schedule::nextFireAfter(qint64 afterMs, qint64 anchorMs) const {
+std::optional<qint64> Schedule::nextFireAfter(qint64 afterMs, qint64 anchorMs) const
+{
     // Nothing before the window opens: search from just before its start so a fire at exactly
     // windowStartMs counts.
     const qint64 from = m_windowStartMs > 0 ? std::max(afterMs, m_windowStartMs - 1) : afterMs;
@@ -181,7 +188,8 @@ std::optional<qint64> Schedule::nextFireAfter(qint64 afterMs, qint64 anchorMs) c
 }
 
 std::optional<qint64> Schedule::nextDelayedFire(std::optional<qint64> previousRunEndMs,
-                                                qint64 anchorMs) const {
+                                                qint64 anchorMs) const
+{
     if (m_type != TimingType::FixedDelay)
         return std::nullopt;
     qint64 fire = previousRunEndMs ? *previousRunEndMs + m_durationMs : anchorMs;

@@ -7,7 +7,8 @@
 namespace kairos::timing {
 namespace {
 
-QDateTime utcAt(qint64 epochSeconds) {
+QDateTime utcAt(qint64 epochSeconds)
+{
     return QDateTime::fromSecsSinceEpoch(epochSeconds, Qt::UTC);
 }
 
@@ -16,11 +17,13 @@ constexpr qint64 kMaxOffsetSeconds = 15 * 3600;
 
 } // namespace
 
-int offsetAt(const QTimeZone &zone, qint64 epochSeconds) {
+int offsetAt(const QTimeZone &zone, qint64 epochSeconds)
+{
     return zone.isValid() ? zone.offsetFromUtc(utcAt(epochSeconds)) : 0;
 }
 
-OffsetSpan offsetSpanAt(const QTimeZone &zone, qint64 epochSeconds) {
+OffsetSpan offsetSpanAt(const QTimeZone &zone, qint64 epochSeconds)
+{
     OffsetSpan span;
     span.offset = offsetAt(zone, epochSeconds);
     if (!zone.isValid() || !zone.hasTransitions())
@@ -41,7 +44,8 @@ OffsetSpan offsetSpanAt(const QTimeZone &zone, qint64 epochSeconds) {
     return span;
 }
 
-qint64 instantForWall(const QTimeZone &zone, qint64 wallSeconds) {
+qint64 instantForWall(const QTimeZone &zone, qint64 wallSeconds)
+{
     // Walk the spans that could hold the wall time, earliest first: the first span whose own
     // offset maps the wall time inside itself wins, which is the first pass of a repeated wall
     // time. A wall time between one span's end and the next span's start (in wall terms) is in
@@ -62,7 +66,8 @@ qint64 instantForWall(const QTimeZone &zone, qint64 wallSeconds) {
     return wallSeconds - offsetAt(zone, wallSeconds);
 }
 
-QString formatLocalIso(qint64 epochMs, const QTimeZone &zone) {
+QString formatLocalIso(qint64 epochMs, const QTimeZone &zone)
+{
     const qint64 seconds = floorDiv(epochMs, 1000);
     const int millis = int(epochMs - seconds * 1000);
     const int offset = offsetAt(zone, seconds);

@@ -6,17 +6,20 @@
 
 namespace kairos::config {
 
-QString fieldName(const QString &key) {
+QString fieldName(const QString &key)
+{
     return QStringLiteral("processor.") + key;
 }
 
 namespace {
 
-bool absent(const QJsonValue &v) {
+bool absent(const QJsonValue &v)
+{
     return v.isUndefined() || v.isNull();
 }
 
-Result<qint64> toInt(const QJsonValue &v, const QString &key, qint64 min, qint64 max) {
+Result<qint64> toInt(const QJsonValue &v, const QString &key, qint64 min, qint64 max)
+{
     const double d = v.toDouble();
     if (!v.isDouble() || std::floor(d) != d || std::abs(d) > 9.0e15)
         return makeError(fieldName(key) + QStringLiteral(": expected a whole number"));
@@ -30,7 +33,8 @@ Result<qint64> toInt(const QJsonValue &v, const QString &key, qint64 min, qint64
 
 } // namespace
 
-Result<QString> requiredString(const QJsonObject &o, const QString &key) {
+Result<QString> requiredString(const QJsonObject &o, const QString &key)
+{
     const QJsonValue v = o.value(key);
     if (absent(v))
         return makeError(fieldName(key) + QStringLiteral(": missing"));
@@ -39,7 +43,8 @@ Result<QString> requiredString(const QJsonObject &o, const QString &key) {
     return v.toString();
 }
 
-Result<QString> optionalString(const QJsonObject &o, const QString &key, const QString &fallback) {
+Result<QString> optionalString(const QJsonObject &o, const QString &key, const QString &fallback)
+{
     const QJsonValue v = o.value(key);
     if (absent(v))
         return fallback;
@@ -49,21 +54,24 @@ Result<QString> optionalString(const QJsonObject &o, const QString &key, const Q
 }
 
 Result<qint64> optionalInt(const QJsonObject &o, const QString &key, qint64 fallback, qint64 min,
-                           qint64 max) {
+                           qint64 max)
+{
     const QJsonValue v = o.value(key);
     if (absent(v))
         return fallback;
     return toInt(v, key, min, max);
 }
 
-Result<qint64> requiredInt(const QJsonObject &o, const QString &key, qint64 min, qint64 max) {
+Result<qint64> requiredInt(const QJsonObject &o, const QString &key, qint64 min, qint64 max)
+{
     const QJsonValue v = o.value(key);
     if (absent(v))
         return makeError(fieldName(key) + QStringLiteral(": missing"));
     return toInt(v, key, min, max);
 }
 
-Result<bool> optionalBool(const QJsonObject &o, const QString &key, bool fallback) {
+Result<bool> optionalBool(const QJsonObject &o, const QString &key, bool fallback)
+{
     const QJsonValue v = o.value(key);
     if (absent(v))
         return fallback;

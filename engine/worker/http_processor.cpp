@@ -15,12 +15,13 @@ namespace kairos {
 
 namespace {
 
-bool isToken(const QByteArray &s) {
+bool isToken(const QByteArray &s)
+{
     if (s.isEmpty())
         return false;
     for (const char c : s) {
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                        (c >= '0' && c <= '9') || QByteArrayView("!#$%&'*+-.^_`|~").contains(c);
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                        || QByteArrayView("!#$%&'*+-.^_`|~").contains(c);
         if (!ok)
             return false;
     }
@@ -29,7 +30,8 @@ bool isToken(const QByteArray &s) {
 
 } // namespace
 
-Result<HttpConfig> parseHttpConfig(const QJsonObject &config) {
+Result<HttpConfig> parseHttpConfig(const QJsonObject &config)
+{
     HttpConfig c;
     const auto method =
         config::optionalString(config, QStringLiteral("method"), QStringLiteral("GET"));
@@ -46,8 +48,8 @@ Result<HttpConfig> parseHttpConfig(const QJsonObject &config) {
         return makeError(url.error());
     c.url = QUrl(*url, QUrl::StrictMode);
     const QString scheme = c.url.scheme().toLower();
-    if (!c.url.isValid() || (scheme != QLatin1String("http") && scheme != QLatin1String("https")) ||
-        c.url.host().isEmpty()) {
+    if (!c.url.isValid() || (scheme != QLatin1String("http") && scheme != QLatin1String("https"))
+        || c.url.host().isEmpty()) {
         return makeError(QStringLiteral("%1: expected an http:// or https:// URL but got \"%2\"")
                              .arg(config::fieldName(QStringLiteral("url")), *url));
     }
@@ -55,20 +57,21 @@ Result<HttpConfig> parseHttpConfig(const QJsonObject &config) {
     const QJsonValue headers = config.value(QLatin1String("headers"));
     if (!headers.isUndefined() && !headers.isNull()) {
         if (!headers.isObject())
-            return makeError(config::fieldName(QStringLiteral("headers")) +
-                             QStringLiteral(": expected an object of header names to values"));
+            return makeError(config::fieldName(QStringLiteral("headers"))
+                             + QStringLiteral(": expected an object of header names to values"));
         const QJsonObject h = headers.toObject();
         for (auto it = h.begin(); it != h.end(); ++it) {
             const QString field = QStringLiteral("headers.") + it.key();
             if (!isToken(it.key().toLatin1()) || it.key().toLatin1() != it.key().toUtf8())
-                return makeError(config::fieldName(field) +
-                                 QStringLiteral(": not a valid header name"));
+                return makeError(config::fieldName(field)
+                                 + QStringLiteral(": not a valid header name"));
             if (!it.value().isString())
                 return makeError(config::fieldName(field) + QStringLiteral(": expected a string"));
             const QString value = it.value().toString();
             if (value.contains(QLatin1Char('\r')) || value.contains(QLatin1Char('\n')))
-                return makeError(config::fieldName(field) +
-                                 QStringLiteral(": line breaks are not allowed in a header value"));
+                return makeError(
+                    config::fieldName(field)
+                    + QStringLiteral(": line breaks are not allowed in a header value"));
             c.headers.append({it.key().toLatin1(), value.toUtf8()});
         }
     }
@@ -96,12 +99,14 @@ HttpRun::HttpRun(const TaskSpec &spec, HttpConfig config, QNetworkAccessManager 
                  QObject *parent)
     : ProcessorRun(spec, parent)
     , m_config(std::move(config))
-    , m_network(network ? network : new QNetworkAccessManager(this)) {
+    , m_network(network ? network : new QNetworkAccessManager(this))
+{
     m_requestTimer.setSingleShot(true);
     connect(&m_requestTimer, &QTimer::timeout, this, &HttpRun::onRequestTimeout);
 }
 
-HttpRun::~HttpRun() {
+HttpRun::~HttpRun()
+{
     if (m_reply) {
         m_reply->disconnect(this);
         m_reply->abort();
@@ -109,12 +114,14 @@ HttpRun::~HttpRun() {
     }
 }
 
-QString HttpRun::requestSummary() const {
-    return QString::fromLatin1(m_config.method) + QLatin1Char(' ') +
-           m_config.url.toDisplayString(QUrl::RemoveUserInfo);
+QString HttpRun::requestSummary() const
+{
+    return QString::fromLatin1(m_config.method) + QLatin1Char(' ')
+           + m_config.url.toDisplayString(QUrl::RemoveUserInfo);
 }
 
-void HttpRun::start() {
+void HttpRun::start()
+{
     QNetworkRequest request(m_config.url);
     bool hasContentType = false;
     for (const auto &[name, value] : std::as_const(m_config.headers)) {
@@ -140,7 +147,8 @@ void HttpRun::start() {
         m_requestTimer.start(m_config.timeoutMs);
 }
 
-void HttpRun::onReadyRead() {
+void HttpRun::onReadyRead()
+{
     // Keep the first 4 KiB for the result and count (but drop) the rest, so a large download
     // costs no memory.
     while (m_reply && m_reply->bytesAvailable() > 0) {
@@ -153,14 +161,16 @@ void HttpRun::onReadyRead() {
     }
 }
 
-void HttpRun::onRequestTimeout() {
+void HttpRun::onRequestTimeout()
+{
     if (!m_reply || isFinished())
         return;
     m_requestTimedOut = true;
     m_reply->abort(); // finished() follows synchronously
 }
 
-void HttpRun::onFinished() {
+void HttpRun::onFinished()
+{
     m_requestTimer.stop();
     if (!m_reply)
         return;
@@ -220,7 +230,8 @@ void HttpRun::onFinished() {
            body.isEmpty() ? statusLine : statusLine + QLatin1Char('\n') + body);
 }
 
-void HttpRun::cancel(const QString &reason) {
+void HttpRun::cancel(const QString &reason)
+{
     if (!beginStop())
         return;
     m_stopReason = reason;

@@ -3,15 +3,18 @@
 namespace kairos {
 
 LineSplitter::LineSplitter(qsizetype maxLineBytes)
-    : m_maxLineBytes(std::max<qsizetype>(maxLineBytes, 4)) {}
+    : m_maxLineBytes(std::max<qsizetype>(maxLineBytes, 4))
+{}
 
-void LineSplitter::emitLine(QByteArrayView bytes, const Sink &sink) {
+void LineSplitter::emitLine(QByteArrayView bytes, const Sink &sink)
+{
     if (bytes.endsWith('\r'))
         bytes.chop(1);
     sink(QString::fromUtf8(bytes));
 }
 
-void LineSplitter::feed(const QByteArray &data, const Sink &sink) {
+void LineSplitter::feed(const QByteArray &data, const Sink &sink)
+{
     m_pending.append(data);
     qsizetype start = 0;
     const qsizetype size = m_pending.size();
@@ -35,7 +38,8 @@ void LineSplitter::feed(const QByteArray &data, const Sink &sink) {
     m_pending.remove(0, start);
 }
 
-void LineSplitter::flush(const Sink &sink) {
+void LineSplitter::flush(const Sink &sink)
+{
     if (m_pending.isEmpty())
         return;
     const QByteArray rest = std::exchange(m_pending, QByteArray());

@@ -8,23 +8,27 @@ namespace kairos {
 
 ProcessorRun::ProcessorRun(const TaskSpec &spec, QObject *parent)
     : QObject(parent)
-    , m_spec(spec) {}
+    , m_spec(spec)
+{}
 
 ProcessorRun::~ProcessorRun() = default;
 
-void ProcessorRun::timeOut(int timeoutMs) {
+void ProcessorRun::timeOut(int timeoutMs)
+{
     if (m_finished || m_stopping)
         return; // a user cancel already in progress keeps its meaning
     m_timedOutAfterMs = timeoutMs;
     cancel(QStringLiteral("timed out after %1 ms").arg(timeoutMs));
 }
 
-void ProcessorRun::log(LogStream stream, const QString &text) {
+void ProcessorRun::log(LogStream stream, const QString &text)
+{
     if (!m_finished)
         emit logLine(stream, text, QPrivateSignal());
 }
 
-bool ProcessorRun::finish(InstanceStatus status, const QString &result) {
+bool ProcessorRun::finish(InstanceStatus status, const QString &result)
+{
     if (m_finished)
         return false;
     m_finished = true;
@@ -34,7 +38,8 @@ bool ProcessorRun::finish(InstanceStatus status, const QString &result) {
     return true;
 }
 
-bool ProcessorRun::beginStop() {
+bool ProcessorRun::beginStop()
+{
     if (m_finished || m_stopping)
         return false;
     m_stopping = true;
@@ -47,7 +52,8 @@ const QString kContainerUnsupported = QStringLiteral("container processors are n
 
 } // namespace
 
-Status validateProcessorConfig(ProcessorKind kind, const QJsonObject &config) {
+Status validateProcessorConfig(ProcessorKind kind, const QJsonObject &config)
+{
     switch (kind) {
     case ProcessorKind::Shell:
         if (auto c = parseShellConfig(config); !c)
@@ -72,7 +78,8 @@ Status validateProcessorConfig(ProcessorKind kind, const QJsonObject &config) {
 }
 
 Result<std::unique_ptr<ProcessorRun>> createProcessorRun(const TaskSpec &spec,
-                                                         const ProcessorContext &context) {
+                                                         const ProcessorContext &context)
+{
     using Run = std::unique_ptr<ProcessorRun>;
     switch (spec.processor) {
     case ProcessorKind::Echo: {

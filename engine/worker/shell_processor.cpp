@@ -23,13 +23,15 @@ namespace {
 constexpr qsizetype kMaxResultChars = 4096;
 const QString kExecName = QStringLiteral("kairos-exec");
 
-bool isExecutableFile(const QString &path) {
+bool isExecutableFile(const QString &path)
+{
     const QFileInfo info(path);
     return info.isFile() && info.isExecutable();
 }
 
 // A JSON value as a script wants to see it: strings bare, everything else as compact JSON.
-QString envValue(const QJsonValue &v) {
+QString envValue(const QJsonValue &v)
+{
     if (v.isString())
         return v.toString();
     if (v.isNull() || v.isUndefined())
@@ -38,7 +40,8 @@ QString envValue(const QJsonValue &v) {
     return QString::fromUtf8(json.mid(1, json.size() - 2)); // strip the array's brackets
 }
 
-void addParamVariables(QProcessEnvironment &env, const QString &params) {
+void addParamVariables(QProcessEnvironment &env, const QString &params)
+{
     if (params.isEmpty())
         return;
     const QJsonDocument doc = QJsonDocument::fromJson(params.toUtf8());
@@ -51,7 +54,8 @@ void addParamVariables(QProcessEnvironment &env, const QString &params) {
 
 } // namespace
 
-Result<ShellConfig> parseShellConfig(const QJsonObject &config) {
+Result<ShellConfig> parseShellConfig(const QJsonObject &config)
+{
     ShellConfig c;
     auto script = config::requiredString(config, QStringLiteral("script"));
     if (!script)
@@ -61,13 +65,14 @@ Result<ShellConfig> parseShellConfig(const QJsonObject &config) {
     if (!shell)
         return makeError(shell.error());
     if (shell->trimmed().isEmpty())
-        return makeError(config::fieldName(QStringLiteral("shell")) +
-                         QStringLiteral(": expected a shell program such as /bin/bash"));
+        return makeError(config::fieldName(QStringLiteral("shell"))
+                         + QStringLiteral(": expected a shell program such as /bin/bash"));
     c.shell = std::move(shell).value();
     return c;
 }
 
-Result<QString> findExecHelper() {
+Result<QString> findExecHelper()
+{
     const QString explicitPath = qEnvironmentVariable("KAIROS_EXEC");
     if (!explicitPath.isEmpty()) {
         if (isExecutableFile(explicitPath))
@@ -99,7 +104,8 @@ Result<QString> findExecHelper() {
                          .arg(kExecName, looked.join(QStringLiteral(", "))));
 }
 
-QString paramVariableName(const QString &key) {
+QString paramVariableName(const QString &key)
+{
     QString name = QStringLiteral("KAIROS_PARAM_");
     name.reserve(name.size() + key.size());
     for (const QChar c : key) {
@@ -114,7 +120,8 @@ QString paramVariableName(const QString &key) {
     return name;
 }
 
-QProcessEnvironment shellEnvironment(const TaskSpec &spec) {
+QProcessEnvironment shellEnvironment(const TaskSpec &spec)
+{
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     // A worker started from another Kairos run must not leak that run's parameters.
     const QStringList inherited = env.keys();
@@ -133,7 +140,8 @@ QProcessEnvironment shellEnvironment(const TaskSpec &spec) {
     return env;
 }
 
-QString signalName(int signal) {
+QString signalName(int signal)
+{
     if (const char *abbrev = sigabbrev_np(signal))
         return QStringLiteral("SIG") + QLatin1String(abbrev);
     return QStringLiteral("signal %1").arg(signal);
@@ -141,7 +149,8 @@ QString signalName(int signal) {
 
 ShellRun::ShellRun(const TaskSpec &spec, ShellConfig config, QObject *parent)
     : ProcessorRun(spec, parent)
-    , m_config(std::move(config)) {
+    , m_config(std::move(config))
+{
     m_killTimer.setSingleShot(true);
     connect(&m_killTimer, &QTimer::timeout, this, &ShellRun::onGraceOver);
     connect(&m_process, &QProcess::readyReadStandardOutput, this,
@@ -152,7 +161,8 @@ ShellRun::ShellRun(const TaskSpec &spec, ShellConfig config, QObject *parent)
     connect(&m_process, &QProcess::errorOccurred, this, &ShellRun::onError);
 }
 
-ShellRun::~ShellRun() {
+ShellRun::~ShellRun()
+{
     m_process.disconnect(this);
     if (m_process.state() != QProcess::NotRunning && m_pgid > 0) {
         ::kill(static_cast<pid_t>(-m_pgid), SIGKILL);
@@ -160,7 +170,8 @@ ShellRun::~ShellRun() {
     }
 }
 
-void ShellRun::start() {
+void ShellRun::start()
+{
     const auto helper = findExecHelper();
     if (!helper) {
         finish(InstanceStatus::Failed, helper.error());
@@ -175,8 +186,8 @@ void ShellRun::start() {
     } else {
         m_scriptFile = std::make_unique<QTemporaryFile>(
             QDir(QDir::tempPath()).filePath(QStringLiteral("kairos-script-XXXXXX.sh")));
-        if (!m_scriptFile->open() || m_scriptFile->write(scriptBytes) != scriptBytes.size() ||
-            !m_scriptFile->flush()) {
+        if (!m_scriptFile->open() || m_scriptFile->write(scriptBytes) != scriptBytes.size()
+            || !m_scriptFile->flush()) {
             finish(InstanceStatus::Failed,
                    QStringLiteral("cannot write the script to %1: %2")
                        .arg(m_scriptFile->fileName(), m_scriptFile->errorString()));
@@ -194,7 +205,8 @@ void ShellRun::start() {
                                << "started, process group" << m_pgid;
 }
 
-void ShellRun::drain(QProcess::ProcessChannel channel) {
+void ShellRun::drain(QProcess::ProcessChannel channel)
+{
     if (channel == QProcess::StandardOutput) {
         m_stdout.feed(m_process.readAllStandardOutput(), [this](const QString &line) {
             if (!line.trimmed().isEmpty())
@@ -207,7 +219,8 @@ void ShellRun::drain(QProcess::ProcessChannel channel) {
     }
 }
 
-void ShellRun::onExited(int exitCode, QProcess::ExitStatus exitStatus) {
+void ShellRun::onExited(int exitCode, QProcess::ExitStatus exitStatus)
+{
     m_killTimer.stop();
     drain(QProcess::StandardOutput);
     drain(QProcess::StandardError);
@@ -240,7 +253,8 @@ void ShellRun::onExited(int exitCode, QProcess::ExitStatus exitStatus) {
     }
 }
 
-void ShellRun::onError(QProcess::ProcessError error) {
+void ShellRun::onError(QProcess::ProcessError error)
+{
     // Crashes and read errors are followed by finished(); only a failed start is final here.
     if (error != QProcess::FailedToStart)
         return;
@@ -254,7 +268,8 @@ void ShellRun::onError(QProcess::ProcessError error) {
                                            .arg(m_process.program(), m_process.errorString()));
 }
 
-void ShellRun::cancel(const QString &reason) {
+void ShellRun::cancel(const QString &reason)
+{
     if (!beginStop())
         return;
     m_stopReason = reason;
@@ -274,7 +289,8 @@ void ShellRun::cancel(const QString &reason) {
     m_killTimer.start(kGraceMs);
 }
 
-void ShellRun::onGraceOver() {
+void ShellRun::onGraceOver()
+{
     if (m_pgid <= 0)
         return;
     log(LogStream::System, QStringLiteral("process group %1 still running after %2 ms: SIGKILL")

@@ -4,7 +4,8 @@
 
 namespace kairos {
 
-Result<EchoConfig> parseEchoConfig(const QJsonObject &config) {
+Result<EchoConfig> parseEchoConfig(const QJsonObject &config)
+{
     EchoConfig c;
     if (config.contains(QLatin1String("message"))) {
         auto message = config::optionalString(config, QStringLiteral("message"), QString());
@@ -18,9 +19,11 @@ Result<EchoConfig> parseEchoConfig(const QJsonObject &config) {
 
 EchoRun::EchoRun(const TaskSpec &spec, EchoConfig config, QObject *parent)
     : ProcessorRun(spec, parent)
-    , m_config(std::move(config)) {}
+    , m_config(std::move(config))
+{}
 
-void EchoRun::start() {
+void EchoRun::start()
+{
     const QString &message = m_config.hasMessage               ? m_config.message
                              : spec().instanceParams.isEmpty() ? spec().jobParams
                                                                : spec().instanceParams;
@@ -28,13 +31,15 @@ void EchoRun::start() {
     finish(InstanceStatus::Succeeded, message);
 }
 
-void EchoRun::cancel(const QString &reason) {
+void EchoRun::cancel(const QString &reason)
+{
     // Only reachable before start(): an Echo run never outlives start().
     if (beginStop())
         finish(InstanceStatus::Canceled, reason);
 }
 
-Result<SleepConfig> parseSleepConfig(const QJsonObject &config) {
+Result<SleepConfig> parseSleepConfig(const QJsonObject &config)
+{
     SleepConfig c;
     const auto ms = config::requiredInt(config, QStringLiteral("ms"), 0, 365LL * 24 * 3600 * 1000);
     if (!ms)
@@ -59,7 +64,8 @@ Result<SleepConfig> parseSleepConfig(const QJsonObject &config) {
 SleepRun::SleepRun(const TaskSpec &spec, SleepConfig config, QObject *parent)
     : ProcessorRun(spec, parent)
     , m_config(config)
-    , m_remainingMs(config.ms) {
+    , m_remainingMs(config.ms)
+{
     m_timer.setSingleShot(true);
     m_timer.setTimerType(Qt::PreciseTimer);
     connect(&m_timer, &QTimer::timeout, this, &SleepRun::onElapsed);
@@ -69,13 +75,15 @@ namespace {
 constexpr qint64 kSliceMs = 24LL * 3600 * 1000; // QTimer takes int ms: long sleeps chain slices
 }
 
-void SleepRun::start() {
+void SleepRun::start()
+{
     const qint64 slice = std::min(m_remainingMs, kSliceMs);
     m_remainingMs -= slice;
     m_timer.start(static_cast<int>(slice));
 }
 
-void SleepRun::onElapsed() {
+void SleepRun::onElapsed()
+{
     if (m_remainingMs > 0) {
         start();
         return;
@@ -90,7 +98,8 @@ void SleepRun::onElapsed() {
     }
 }
 
-void SleepRun::cancel(const QString &reason) {
+void SleepRun::cancel(const QString &reason)
+{
     if (!beginStop())
         return;
     m_timer.stop();

@@ -44,11 +44,13 @@ struct TaskKey {
     bool operator==(const TaskKey &) const = default;
 };
 
-inline TaskKey taskKeyOf(const TaskSpec &s) {
+inline TaskKey taskKeyOf(const TaskSpec &s)
+{
     return TaskKey{s.instanceId, s.attempt, s.taskId};
 }
 
-inline size_t qHash(const TaskKey &k, size_t seed = 0) noexcept {
+inline size_t qHash(const TaskKey &k, size_t seed = 0) noexcept
+{
     return qHashMulti(seed, k.instanceId, k.attempt, k.taskId);
 }
 

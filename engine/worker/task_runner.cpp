@@ -10,13 +10,15 @@
 namespace kairos {
 
 TaskRunner::TaskRunner(QObject *parent)
-    : QObject(parent) {
+    : QObject(parent)
+{
     m_turnTimer.setSingleShot(true);
     m_turnTimer.setInterval(0);
     connect(&m_turnTimer, &QTimer::timeout, this, &TaskRunner::onTurn);
 }
 
-TaskRunner::~TaskRunner() {
+TaskRunner::~TaskRunner()
+{
     m_turnTimer.stop();
     // Runs must not call back into a runner that is going away; their destructors kill what
     // is still running (a Shell run SIGKILLs its whole process group).
@@ -28,7 +30,8 @@ TaskRunner::~TaskRunner() {
     m_finishedRuns.clear();
 }
 
-bool TaskRunner::submit(const TaskSpec &spec) {
+bool TaskRunner::submit(const TaskSpec &spec)
+{
     const TaskKey key = taskKeyOf(spec);
     if (m_inFlight.contains(key) || m_recent.contains(key)) {
         qCDebug(lcWorkerRunner) << "duplicate task ignored: instance" << key.instanceId << "attempt"
@@ -41,7 +44,8 @@ bool TaskRunner::submit(const TaskSpec &spec) {
     return true;
 }
 
-void TaskRunner::cancel(qint64 instanceId, int attempt, const QString &reason) {
+void TaskRunner::cancel(qint64 instanceId, int attempt, const QString &reason)
+{
     cancelQueued(reason, instanceId, attempt, false);
     // Collect first: a run may finish synchronously inside cancel(), which edits m_active.
     std::vector<TaskKey> keys;
@@ -56,7 +60,8 @@ void TaskRunner::cancel(qint64 instanceId, int attempt, const QString &reason) {
     }
 }
 
-void TaskRunner::cancelAll(const QString &reason) {
+void TaskRunner::cancelAll(const QString &reason)
+{
     cancelQueued(reason, 0, 0, true);
     std::vector<TaskKey> keys;
     keys.reserve(m_active.size());
@@ -69,7 +74,8 @@ void TaskRunner::cancelAll(const QString &reason) {
     }
 }
 
-void TaskRunner::cancelQueued(const QString &reason, qint64 instanceId, int attempt, bool all) {
+void TaskRunner::cancelQueued(const QString &reason, qint64 instanceId, int attempt, bool all)
+{
     std::deque<TaskSpec> kept;
     for (TaskSpec &spec : m_queue) {
         if (all || (spec.instanceId == instanceId && spec.attempt == attempt)) {
@@ -83,12 +89,14 @@ void TaskRunner::cancelQueued(const QString &reason, qint64 instanceId, int atte
     m_queue.swap(kept);
 }
 
-void TaskRunner::setCapacity(int capacity) {
+void TaskRunner::setCapacity(int capacity)
+{
     m_capacity = std::max(1, capacity);
     scheduleTurn();
 }
 
-void TaskRunner::setRecentLimit(int limit) {
+void TaskRunner::setRecentLimit(int limit)
+{
     m_recentLimit = std::max(0, limit);
     while (m_recentOrder.size() > static_cast<size_t>(m_recentLimit)) {
         m_recent.remove(m_recentOrder.front());
@@ -96,18 +104,20 @@ void TaskRunner::setRecentLimit(int limit) {
     }
 }
 
-void TaskRunner::scheduleTurn() {
+void TaskRunner::scheduleTurn()
+{
     if (!m_turnTimer.isActive())
         m_turnTimer.start();
 }
 
-void TaskRunner::onTurn() {
+void TaskRunner::onTurn()
+{
     // Safe here: no finished run is on the call stack.
     m_finishedRuns.clear();
 
     int started = 0;
-    while (!m_queue.empty() && static_cast<int>(m_active.size()) < m_capacity &&
-           started < kMaxStartsPerTurn) {
+    while (!m_queue.empty() && static_cast<int>(m_active.size()) < m_capacity
+           && started < kMaxStartsPerTurn) {
         TaskSpec spec = std::move(m_queue.front());
         m_queue.pop_front();
         startTask(std::move(spec));
@@ -127,7 +137,8 @@ void TaskRunner::onTurn() {
     }
 }
 
-void TaskRunner::startTask(TaskSpec spec) {
+void TaskRunner::startTask(TaskSpec spec)
+{
     const TaskKey key = taskKeyOf(spec);
     report(key, InstanceStatus::Running, QString());
 
@@ -167,7 +178,8 @@ void TaskRunner::startTask(TaskSpec spec) {
     }
 }
 
-void TaskRunner::timerEvent(QTimerEvent *event) {
+void TaskRunner::timerEvent(QTimerEvent *event)
+{
     const int id = event->timerId();
     killTimer(id);
     const auto timeout = m_timeouts.find(id);
@@ -184,7 +196,8 @@ void TaskRunner::timerEvent(QTimerEvent *event) {
     it->second.run->timeOut(it->second.timeoutMs); // may finish synchronously
 }
 
-void TaskRunner::onRunFinished(const TaskKey &key, InstanceStatus status, const QString &result) {
+void TaskRunner::onRunFinished(const TaskKey &key, InstanceStatus status, const QString &result)
+{
     const auto it = m_active.find(key);
     if (it == m_active.end())
         return;
@@ -199,13 +212,15 @@ void TaskRunner::onRunFinished(const TaskKey &key, InstanceStatus status, const 
     markDone(key);
 }
 
-void TaskRunner::report(const TaskKey &key, InstanceStatus status, const QString &result) {
+void TaskRunner::report(const TaskKey &key, InstanceStatus status, const QString &result)
+{
     m_pendingReports.append(
         TaskReport{key.instanceId, key.attempt, key.taskId, status, result, nowMs()});
     scheduleTurn();
 }
 
-void TaskRunner::markDone(const TaskKey &key) {
+void TaskRunner::markDone(const TaskKey &key)
+{
     m_inFlight.remove(key);
     if (m_recentLimit == 0)
         return;

@@ -149,10 +149,13 @@ AdminSession::~AdminSession() = default;
 QString AdminSession::open(int timeoutMs)
 {
     m_client->open(false);
-    waitUntil([&] { return m_client->linkState() == client::Client::LinkState::Connected
-                           || (m_client->linkState() == client::Client::LinkState::Disconnected
-                               && !m_client->lastError().isEmpty()); },
-              timeoutMs);
+    waitUntil(
+        [&] {
+            return m_client->linkState() == client::Client::LinkState::Connected
+                   || (m_client->linkState() == client::Client::LinkState::Disconnected
+                       && !m_client->lastError().isEmpty());
+        },
+        timeoutMs);
     if (m_client->linkState() != client::Client::LinkState::Connected)
         return QStringLiteral("cannot connect: ") + m_client->lastError();
     return {};
@@ -178,8 +181,8 @@ Result<QJsonObject> AdminSession::createJob(const QJsonObject &job)
 QList<qint64> AdminSession::run(qint64 jobId, int count, const QString &params)
 {
     const auto r = call(QStringLiteral("job.run"), QJsonObject{{QStringLiteral("id"), jobId},
-                                                                {QStringLiteral("count"), count},
-                                                                {QStringLiteral("params"), params}});
+                                                               {QStringLiteral("count"), count},
+                                                               {QStringLiteral("params"), params}});
     QList<qint64> ids;
     if (!r.ok())
         return ids;
@@ -198,7 +201,10 @@ QString AdminSession::status(qint64 id)
     const auto r = instance(id);
     if (!r.ok())
         return QStringLiteral("ERROR: ") + r.error();
-    return r->value(QStringLiteral("instance")).toObject().value(QStringLiteral("status")).toString();
+    return r->value(QStringLiteral("instance"))
+        .toObject()
+        .value(QStringLiteral("status"))
+        .toString();
 }
 
 bool AdminSession::waitForInstance(qint64 id, const std::function<bool(const QJsonObject &)> &pred,
@@ -224,8 +230,9 @@ bool AdminSession::waitForTerminal(qint64 id, int timeoutMs)
 
 QList<QJsonObject> AdminSession::instancesOfJob(qint64 jobId, int limit)
 {
-    const auto r = call(QStringLiteral("instance.list"),
-                        QJsonObject{{QStringLiteral("jobId"), jobId}, {QStringLiteral("limit"), limit}});
+    const auto r =
+        call(QStringLiteral("instance.list"),
+             QJsonObject{{QStringLiteral("jobId"), jobId}, {QStringLiteral("limit"), limit}});
     QList<QJsonObject> out;
     if (r.ok()) {
         for (const QJsonValue &v : r->value(QStringLiteral("instances")).toArray())

@@ -24,7 +24,7 @@ public:
     // Starts kairosd and waits (bounded) until it prints its listening line. Empty on success,
     // else why it failed (with its stderr).
     QString start(int timeoutMs = 20000);
-    void kill9();             // SIGKILL, then reap
+    void kill9();                          // SIGKILL, then reap
     bool terminate(int timeoutMs = 20000); // SIGTERM, wait for a clean exit
     qint64 pid() const { return m_process ? m_process->processId() : 0; }
     quint16 port() const { return m_port; }

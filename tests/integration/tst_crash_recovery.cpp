@@ -88,7 +88,8 @@ private slots:
             QVERIFY2(!seen.contains(key), qPrintable(QStringLiteral("ran twice: ") + key));
             seen.insert(key);
             const qint64 id = line.section(u' ', 0, 0).toLongLong();
-            lastAttemptRun[id] = std::max(lastAttemptRun.value(id), line.section(u' ', 1, 1).toInt());
+            lastAttemptRun[id] =
+                std::max(lastAttemptRun.value(id), line.section(u' ', 1, 1).toInt());
         }
         // Every instance ended as its policy says: succeeded (in attempt 1, or in attempt 2
         // after "server restarted"), each final attempt actually ran.

@@ -78,16 +78,17 @@ private slots:
 
     void createRunWaitAndReadLogs()
     {
-        const CtlResult created = ctl({QStringLiteral("--json"), QStringLiteral("job"),
-                                       QStringLiteral("create"), QStringLiteral("--name"),
-                                       QStringLiteral("greeter"), QStringLiteral("--shell"),
-                                       QStringLiteral("echo \"hi $KAIROS_PARAM_WHO\""),
-                                       QStringLiteral("--params"), QStringLiteral("{\"who\":\"ops\"}")});
+        const CtlResult created =
+            ctl({QStringLiteral("--json"), QStringLiteral("job"), QStringLiteral("create"),
+                 QStringLiteral("--name"), QStringLiteral("greeter"), QStringLiteral("--shell"),
+                 QStringLiteral("echo \"hi $KAIROS_PARAM_WHO\""), QStringLiteral("--params"),
+                 QStringLiteral("{\"who\":\"ops\"}")});
         QVERIFY2(created.exitCode == 0, qPrintable(created.err));
         QCOMPARE(json(created).value(QStringLiteral("name")).toString(), QStringLiteral("greeter"));
 
-        const CtlResult ran = ctl({QStringLiteral("--json"), QStringLiteral("job"), QStringLiteral("run"),
-                                   QStringLiteral("greeter"), QStringLiteral("--wait")});
+        const CtlResult ran =
+            ctl({QStringLiteral("--json"), QStringLiteral("job"), QStringLiteral("run"),
+                 QStringLiteral("greeter"), QStringLiteral("--wait")});
         QVERIFY2(ran.exitCode == 0, qPrintable(ran.out + ran.err));
         const QJsonDocument runDoc = QJsonDocument::fromJson(ran.out.toUtf8());
         QJsonArray ids = runDoc.object().value(QStringLiteral("instanceIds")).toArray();
@@ -102,10 +103,14 @@ private slots:
         QVERIFY2(logs.exitCode == 0, qPrintable(logs.err));
         QVERIFY2(logs.out.contains(QStringLiteral("hi ops")), qPrintable(logs.out));
 
-        const CtlResult shown = ctl({QStringLiteral("--json"), QStringLiteral("instance"),
-                                     QStringLiteral("show"), id});
+        const CtlResult shown =
+            ctl({QStringLiteral("--json"), QStringLiteral("instance"), QStringLiteral("show"), id});
         QVERIFY2(shown.exitCode == 0, qPrintable(shown.err));
-        QCOMPARE(json(shown).value(QStringLiteral("instance")).toObject().value(QStringLiteral("status")).toString(),
+        QCOMPARE(json(shown)
+                     .value(QStringLiteral("instance"))
+                     .toObject()
+                     .value(QStringLiteral("status"))
+                     .toString(),
                  QStringLiteral("SUCCEEDED"));
     }
 
@@ -122,53 +127,59 @@ private slots:
 
     void exportDeleteImportRoundTrip()
     {
-        const CtlResult created = ctl({QStringLiteral("--json"), QStringLiteral("job"), QStringLiteral("create"),
-                                       QStringLiteral("--name"), QStringLiteral("nightly"),
-                                       QStringLiteral("--cron"), QStringLiteral("0 30 2 * * ?"),
-                                       QStringLiteral("--tz"), QStringLiteral("Europe/Berlin"),
-                                       QStringLiteral("--echo"), QStringLiteral("night"),
-                                       QStringLiteral("--retries"), QStringLiteral("2"),
-                                       QStringLiteral("--timeout"), QStringLiteral("5000")});
+        const CtlResult created =
+            ctl({QStringLiteral("--json"), QStringLiteral("job"), QStringLiteral("create"),
+                 QStringLiteral("--name"), QStringLiteral("nightly"), QStringLiteral("--cron"),
+                 QStringLiteral("0 30 2 * * ?"), QStringLiteral("--tz"),
+                 QStringLiteral("Europe/Berlin"), QStringLiteral("--echo"), QStringLiteral("night"),
+                 QStringLiteral("--retries"), QStringLiteral("2"), QStringLiteral("--timeout"),
+                 QStringLiteral("5000")});
         QVERIFY2(created.exitCode == 0, qPrintable(created.err));
         const CtlResult exported = ctl({QStringLiteral("--json"), QStringLiteral("job"),
                                         QStringLiteral("show"), QStringLiteral("nightly")});
         QVERIFY2(exported.exitCode == 0, qPrintable(exported.err));
         const QJsonObject before = json(exported);
-        QCOMPARE(ctl({QStringLiteral("job"), QStringLiteral("delete"), QStringLiteral("nightly")}).exitCode, 0);
-        QCOMPARE(ctl({QStringLiteral("job"), QStringLiteral("show"), QStringLiteral("nightly")}).exitCode, 1);
+        QCOMPARE(ctl({QStringLiteral("job"), QStringLiteral("delete"), QStringLiteral("nightly")})
+                     .exitCode,
+                 0);
+        QCOMPARE(ctl({QStringLiteral("job"), QStringLiteral("show"), QStringLiteral("nightly")})
+                     .exitCode,
+                 1);
 
-        const CtlResult imported = ctl({QStringLiteral("--json"), QStringLiteral("job"),
-                                        QStringLiteral("create"), QStringLiteral("--file"),
-                                        QStringLiteral("-")},
-                                       exported.out.toUtf8());
+        const CtlResult imported =
+            ctl({QStringLiteral("--json"), QStringLiteral("job"), QStringLiteral("create"),
+                 QStringLiteral("--file"), QStringLiteral("-")},
+                exported.out.toUtf8());
         QVERIFY2(imported.exitCode == 0, qPrintable(imported.err));
         QJsonObject after = json(imported);
         // Identity and bookkeeping are new; everything the user wrote is the same.
-        for (const QString &key : {QStringLiteral("timing"), QStringLiteral("processor"),
-                                   QStringLiteral("limits"), QStringLiteral("dispatch"),
-                                   QStringLiteral("mode"), QStringLiteral("params"),
-                                   QStringLiteral("enabled")}) {
+        for (const QString &key :
+             {QStringLiteral("timing"), QStringLiteral("processor"), QStringLiteral("limits"),
+              QStringLiteral("dispatch"), QStringLiteral("mode"), QStringLiteral("params"),
+              QStringLiteral("enabled")}) {
             QCOMPARE(after.value(key), before.value(key));
         }
     }
 
     void badInputExitCodes()
     {
-        const CtlResult badCron = ctl({QStringLiteral("job"), QStringLiteral("create"),
-                                       QStringLiteral("--name"), QStringLiteral("bad"),
-                                       QStringLiteral("--cron"), QStringLiteral("0 0 12 * * 8"),
-                                       QStringLiteral("--echo"), QStringLiteral("x")});
+        const CtlResult badCron =
+            ctl({QStringLiteral("job"), QStringLiteral("create"), QStringLiteral("--name"),
+                 QStringLiteral("bad"), QStringLiteral("--cron"), QStringLiteral("0 0 12 * * 8"),
+                 QStringLiteral("--echo"), QStringLiteral("x")});
         QCOMPARE(badCron.exitCode, 1);
         QVERIFY2(badCron.err.contains(QStringLiteral("day-of-week")), qPrintable(badCron.err));
 
-        const CtlResult unknownFlag = ctl({QStringLiteral("job"), QStringLiteral("list"),
-                                           QStringLiteral("--frobnicate")});
+        const CtlResult unknownFlag =
+            ctl({QStringLiteral("job"), QStringLiteral("list"), QStringLiteral("--frobnicate")});
         QCOMPARE(unknownFlag.exitCode, 2);
-        QVERIFY2(unknownFlag.err.contains(QStringLiteral("frobnicate")), qPrintable(unknownFlag.err));
+        QVERIFY2(unknownFlag.err.contains(QStringLiteral("frobnicate")),
+                 qPrintable(unknownFlag.err));
 
         QProcess p;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("KAIROS_SERVER"), QStringLiteral("127.0.0.1:%1").arg(m_server->port()));
+        env.insert(QStringLiteral("KAIROS_SERVER"),
+                   QStringLiteral("127.0.0.1:%1").arg(m_server->port()));
         const QString wrong = m_dir.filePath(QStringLiteral("wrong.password"));
         QFile f(wrong);
         QVERIFY(f.open(QIODevice::WriteOnly));
@@ -176,7 +187,8 @@ private slots:
         f.close();
         env.insert(QStringLiteral("KAIROS_PASSWORD_FILE"), wrong);
         p.setProcessEnvironment(env);
-        p.start(QStringLiteral(KAIROS_BIN_DIR "/kairosctl"), {QStringLiteral("job"), QStringLiteral("list")});
+        p.start(QStringLiteral(KAIROS_BIN_DIR "/kairosctl"),
+                {QStringLiteral("job"), QStringLiteral("list")});
         QVERIFY(p.waitForFinished(30000));
         QCOMPARE(p.exitCode(), 3);
         QVERIFY2(p.readAllStandardError().contains("authentication failed"), "no reason given");
@@ -195,10 +207,12 @@ private slots:
         QCOMPARE(lines.size(), 2);
         // 2026-03-09 02:30 EDT = 06:30Z; 2026-03-10 likewise.
         QCOMPARE(lines.at(0).section(u'\t', 0, 0), QStringLiteral("1773037800000"));
-        QVERIFY2(lines.at(0).contains(QStringLiteral("2026-03-09T02:30:00-04:00")), qPrintable(lines.at(0)));
-        const CtlResult batch = ctl({QStringLiteral("cron"), QStringLiteral("next"), QStringLiteral("--batch"),
-                                     QStringLiteral("--count"), QStringLiteral("2")},
-                                    "0 0 * * *\tUTC\t0\n* * *\tUTC\t0\n", false);
+        QVERIFY2(lines.at(0).contains(QStringLiteral("2026-03-09T02:30:00-04:00")),
+                 qPrintable(lines.at(0)));
+        const CtlResult batch =
+            ctl({QStringLiteral("cron"), QStringLiteral("next"), QStringLiteral("--batch"),
+                 QStringLiteral("--count"), QStringLiteral("2")},
+                "0 0 * * *\tUTC\t0\n* * *\tUTC\t0\n", false);
         QVERIFY2(batch.exitCode == 0, qPrintable(batch.err));
         const QStringList out = batch.out.trimmed().split(u'\n');
         QCOMPARE(out.size(), 2);

@@ -20,9 +20,8 @@ QJsonObject shellJob(const QString &name, const QString &script, QJsonObject lim
 {
     return QJsonObject{
         {QStringLiteral("name"), name},
-        {QStringLiteral("processor"),
-         QJsonObject{{QStringLiteral("type"), QStringLiteral("SHELL")},
-                     {QStringLiteral("script"), script}}},
+        {QStringLiteral("processor"), QJsonObject{{QStringLiteral("type"), QStringLiteral("SHELL")},
+                                                  {QStringLiteral("script"), script}}},
         {QStringLiteral("limits"), limits},
     };
 }
@@ -46,8 +45,8 @@ class TstServerE2e : public QObject {
 
     void startServer()
     {
-        m_server = std::make_unique<ServerProcess>(m_dir.filePath(QStringLiteral("data")),
-                                                   m_serverArgs);
+        m_server =
+            std::make_unique<ServerProcess>(m_dir.filePath(QStringLiteral("data")), m_serverArgs);
         const QString err = m_server->start();
         QVERIFY2(err.isEmpty(), qPrintable(err));
         m_admin = std::make_unique<AdminSession>(*m_server);
@@ -88,9 +87,10 @@ private slots:
     {
         const QFileInfo info(QDir(m_server->dataDir()).filePath(QStringLiteral("admin.password")));
         QVERIFY(info.exists());
-        QCOMPARE(info.permissions() & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteGroup
-                                       | QFile::WriteOther),
-                 QFile::Permissions());
+        QCOMPARE(
+            info.permissions()
+                & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteGroup | QFile::WriteOther),
+            QFile::Permissions());
         QVERIFY(!m_server->adminPassword().isEmpty());
     }
 
@@ -141,13 +141,14 @@ private slots:
     void shellFailureIsRetriedWithVisibleAttempts()
     {
         const QString file = sidePath(QStringLiteral("retry.txt"));
-        const auto job = m_admin->createJob(shellJob(
-            QStringLiteral("flaky"),
-            QStringLiteral("echo \"$KAIROS_INSTANCE_ID $KAIROS_ATTEMPT\" >> '%1'\n"
-                           "echo to-stderr >&2\n"
-                           "[ \"$KAIROS_ATTEMPT\" -ge 3 ] || exit 3")
-                .arg(file),
-            QJsonObject{{QStringLiteral("retryCount"), 3}, {QStringLiteral("retryBackoffMs"), 50}}));
+        const auto job = m_admin->createJob(
+            shellJob(QStringLiteral("flaky"),
+                     QStringLiteral("echo \"$KAIROS_INSTANCE_ID $KAIROS_ATTEMPT\" >> '%1'\n"
+                                    "echo to-stderr >&2\n"
+                                    "[ \"$KAIROS_ATTEMPT\" -ge 3 ] || exit 3")
+                         .arg(file),
+                     QJsonObject{{QStringLiteral("retryCount"), 3},
+                                 {QStringLiteral("retryBackoffMs"), 50}}));
         QVERIFY2(job.ok(), qPrintable(job.error()));
         const QList<qint64> ids = m_admin->run(job->value(QStringLiteral("id")).toInteger());
         QCOMPARE(ids.size(), 1);
@@ -167,18 +168,17 @@ private slots:
                  QStringLiteral("SUCCEEDED"));
         // Counted from the side: each attempt ran exactly once.
         const QString id = QString::number(ids.first());
-        QCOMPARE(readLines(file),
-                 (QStringList{id + QStringLiteral(" 1"), id + QStringLiteral(" 2"),
-                              id + QStringLiteral(" 3")}));
+        QCOMPARE(readLines(file), (QStringList{id + QStringLiteral(" 1"), id + QStringLiteral(" 2"),
+                                               id + QStringLiteral(" 3")}));
     }
 
     void timeoutKillsTheWholeProcessGroup()
     {
         const QString pidFile = sidePath(QStringLiteral("bg.pid"));
-        const auto job = m_admin->createJob(shellJob(
-            QStringLiteral("hangs"),
-            QStringLiteral("sleep 60 &\necho $! > '%1'\nsleep 60").arg(pidFile),
-            QJsonObject{{QStringLiteral("timeoutMs"), 700}}));
+        const auto job = m_admin->createJob(
+            shellJob(QStringLiteral("hangs"),
+                     QStringLiteral("sleep 60 &\necho $! > '%1'\nsleep 60").arg(pidFile),
+                     QJsonObject{{QStringLiteral("timeoutMs"), 700}}));
         QVERIFY2(job.ok(), qPrintable(job.error()));
         const QList<qint64> ids = m_admin->run(job->value(QStringLiteral("id")).toInteger());
         QVERIFY(m_admin->waitForTerminal(ids.first(), 20000));
@@ -194,12 +194,13 @@ private slots:
 
     void concurrencyLimitSkipsWithReason()
     {
-        const auto job = m_admin->createJob(QJsonObject{
-            {QStringLiteral("name"), QStringLiteral("single")},
-            {QStringLiteral("processor"),
-             QJsonObject{{QStringLiteral("type"), QStringLiteral("SLEEP")},
-                         {QStringLiteral("ms"), 3000}}},
-            {QStringLiteral("limits"), QJsonObject{{QStringLiteral("maxConcurrentInstances"), 1}}}});
+        const auto job = m_admin->createJob(
+            QJsonObject{{QStringLiteral("name"), QStringLiteral("single")},
+                        {QStringLiteral("processor"),
+                         QJsonObject{{QStringLiteral("type"), QStringLiteral("SLEEP")},
+                                     {QStringLiteral("ms"), 3000}}},
+                        {QStringLiteral("limits"),
+                         QJsonObject{{QStringLiteral("maxConcurrentInstances"), 1}}}});
         QVERIFY2(job.ok(), qPrintable(job.error()));
         const qint64 jobId = job->value(QStringLiteral("id")).toInteger();
         const QList<qint64> first = m_admin->run(jobId);
@@ -223,15 +224,16 @@ private slots:
 
     void manualRetryOfACanceledInstance()
     {
-        const auto job = m_admin->createJob(shellJob(QStringLiteral("cancel-me"),
-                                                     QStringLiteral("sleep 60")));
+        const auto job =
+            m_admin->createJob(shellJob(QStringLiteral("cancel-me"), QStringLiteral("sleep 60")));
         QVERIFY2(job.ok(), qPrintable(job.error()));
         const QList<qint64> ids = m_admin->run(job->value(QStringLiteral("id")).toInteger());
         QVERIFY(m_admin->waitForInstance(ids.first(), [](const QJsonObject &i) {
             return statusOf(i) == QStringLiteral("RUNNING");
         }));
-        QVERIFY(m_admin->call(QStringLiteral("instance.cancel"),
-                              QJsonObject{{QStringLiteral("id"), ids.first()}})
+        QVERIFY(m_admin
+                    ->call(QStringLiteral("instance.cancel"),
+                           QJsonObject{{QStringLiteral("id"), ids.first()}})
                     .ok());
         QVERIFY(m_admin->waitForTerminal(ids.first()));
         QCOMPARE(m_admin->status(ids.first()), QStringLiteral("CANCELED"));
@@ -242,26 +244,29 @@ private slots:
         QVERIFY(m_admin->waitForInstance(ids.first(), [](const QJsonObject &i) {
             return statusOf(i) == QStringLiteral("RUNNING");
         }));
-        QVERIFY(m_admin->call(QStringLiteral("instance.cancel"),
-                              QJsonObject{{QStringLiteral("id"), ids.first()}})
+        QVERIFY(m_admin
+                    ->call(QStringLiteral("instance.cancel"),
+                           QJsonObject{{QStringLiteral("id"), ids.first()}})
                     .ok());
         QVERIFY(m_admin->waitForTerminal(ids.first()));
         const auto again = m_admin->call(QStringLiteral("instance.cancel"),
                                          QJsonObject{{QStringLiteral("id"), ids.first()}});
         QVERIFY(!again.ok());
-        QVERIFY2(again.error().contains(QStringLiteral("already ended")), qPrintable(again.error()));
+        QVERIFY2(again.error().contains(QStringLiteral("already ended")),
+                 qPrintable(again.error()));
     }
 
     void fixedRateJobFiresOnTime()
     {
-        const auto job = m_admin->createJob(QJsonObject{
-            {QStringLiteral("name"), QStringLiteral("every-400ms")},
-            {QStringLiteral("timing"),
-             QJsonObject{{QStringLiteral("type"), QStringLiteral("FIXED_RATE")},
-                         {QStringLiteral("expression"), QStringLiteral("400ms")}}},
-            {QStringLiteral("processor"),
-             QJsonObject{{QStringLiteral("type"), QStringLiteral("ECHO")}}},
-            {QStringLiteral("limits"), QJsonObject{{QStringLiteral("maxConcurrentInstances"), 0}}}});
+        const auto job = m_admin->createJob(
+            QJsonObject{{QStringLiteral("name"), QStringLiteral("every-400ms")},
+                        {QStringLiteral("timing"),
+                         QJsonObject{{QStringLiteral("type"), QStringLiteral("FIXED_RATE")},
+                                     {QStringLiteral("expression"), QStringLiteral("400ms")}}},
+                        {QStringLiteral("processor"),
+                         QJsonObject{{QStringLiteral("type"), QStringLiteral("ECHO")}}},
+                        {QStringLiteral("limits"),
+                         QJsonObject{{QStringLiteral("maxConcurrentInstances"), 0}}}});
         QVERIFY2(job.ok(), qPrintable(job.error()));
         const qint64 jobId = job->value(QStringLiteral("id")).toInteger();
         QVERIFY(waitUntil(
@@ -273,8 +278,9 @@ private slots:
             },
             15000));
         // Disable it, then check the fires were 400 ms apart, on the rate's grid.
-        QVERIFY(m_admin->call(QStringLiteral("job.disable"), QJsonObject{{QStringLiteral("id"), jobId}})
-                    .ok());
+        QVERIFY(
+            m_admin->call(QStringLiteral("job.disable"), QJsonObject{{QStringLiteral("id"), jobId}})
+                .ok());
         QList<qint64> fires;
         for (const QJsonObject &i : m_admin->instancesOfJob(jobId)) {
             QCOMPARE(i.value(QStringLiteral("trigger")).toString(), QStringLiteral("SCHEDULED"));
@@ -291,16 +297,18 @@ private slots:
         QTest::addColumn<QString>("expected");
         QTest::newRow("bad cron") << QJsonObject{{QStringLiteral("name"), QStringLiteral("b1")},
                                                  {QStringLiteral("timing"),
-                                                  QJsonObject{{QStringLiteral("type"), QStringLiteral("CRON")},
+                                                  QJsonObject{{QStringLiteral("type"),
+                                                               QStringLiteral("CRON")},
                                                               {QStringLiteral("expression"),
                                                                QStringLiteral("0 0 12 * * 8")}}}}
                                   << QStringLiteral("day-of-week");
-        QTest::newRow("bad zone") << QJsonObject{{QStringLiteral("name"), QStringLiteral("b2")},
-                                                 {QStringLiteral("timing"),
-                                                  QJsonObject{{QStringLiteral("type"), QStringLiteral("CRON")},
-                                                              {QStringLiteral("expression"), QStringLiteral("0 * * * *")},
-                                                              {QStringLiteral("timeZone"), QStringLiteral("Mars/Base")}}}}
-                                  << QStringLiteral("timing.timeZone");
+        QTest::newRow("bad zone")
+            << QJsonObject{{QStringLiteral("name"), QStringLiteral("b2")},
+                           {QStringLiteral("timing"),
+                            QJsonObject{{QStringLiteral("type"), QStringLiteral("CRON")},
+                                        {QStringLiteral("expression"), QStringLiteral("0 * * * *")},
+                                        {QStringLiteral("timeZone"), QStringLiteral("Mars/Base")}}}}
+            << QStringLiteral("timing.timeZone");
         QTest::newRow("shell without script")
             << QJsonObject{{QStringLiteral("name"), QStringLiteral("b3")},
                            {QStringLiteral("processor"),
@@ -323,10 +331,12 @@ private slots:
     {
         const auto before = m_admin->call(QStringLiteral("job.list"));
         QVERIFY(before.ok());
-        const auto echoJob = m_admin->call(QStringLiteral("job.get"),
-                                           QJsonObject{{QStringLiteral("name"), QStringLiteral("echo")}});
+        const auto echoJob =
+            m_admin->call(QStringLiteral("job.get"),
+                          QJsonObject{{QStringLiteral("name"), QStringLiteral("echo")}});
         QVERIFY(echoJob.ok());
-        const QList<qint64> ids = m_admin->run(echoJob->value(QStringLiteral("id")).toInteger(), 20);
+        const QList<qint64> ids =
+            m_admin->run(echoJob->value(QStringLiteral("id")).toInteger(), 20);
         QCOMPARE(ids.size(), 20); // acknowledged = committed
         m_admin.reset();
         m_server->kill9();

@@ -31,13 +31,14 @@ public:
     LinkState state = LinkState::Connected;
 
     void call(const QString &method, const QJsonObject &params, QObject *context,
-              Reply reply) override {
+              Reply reply) override
+    {
         calls.append({method, params});
         const Handler handler = handlers.value(method);
         std::optional<Result<QJsonObject>> result =
             handler ? handler(params)
                     : std::optional<Result<QJsonObject>>(
-                          makeError(QStringLiteral("unknown method \"%1\"").arg(method)));
+                        makeError(QStringLiteral("unknown method \"%1\"").arg(method)));
         if (!result)
             return;
         QPointer<QObject> guard(context);
@@ -50,7 +51,8 @@ public:
             Qt::QueuedConnection);
     }
 
-    void subscribe(const QStringList &topics, qint64 logsOfInstance = 0) override {
+    void subscribe(const QStringList &topics, qint64 logsOfInstance = 0) override
+    {
         QJsonObject p{{QStringLiteral("topics"), QJsonArray::fromStringList(topics)}};
         if (logsOfInstance)
             p[QStringLiteral("instanceId")] = logsOfInstance;
@@ -60,21 +62,25 @@ public:
     LinkState linkState() const override { return state; }
     QString endpoint() const override { return QStringLiteral("fake:1"); }
 
-    void setLink(LinkState s, const QString &detail) {
+    void setLink(LinkState s, const QString &detail)
+    {
         state = s;
         emit linkStateChanged(s, detail);
     }
     // Events, delivered on a later turn (after replies already queued).
-    void pushInstances(const QList<Instance> &instances) {
+    void pushInstances(const QList<Instance> &instances)
+    {
         QMetaObject::invokeMethod(
             this, [this, instances] { emit instancesChanged(instances); }, Qt::QueuedConnection);
     }
-    void pushLogs(const QList<LogLine> &lines) {
+    void pushLogs(const QList<LogLine> &lines)
+    {
         QMetaObject::invokeMethod(
             this, [this, lines] { emit logsAppended(lines); }, Qt::QueuedConnection);
     }
 
-    QStringList methods() const {
+    QStringList methods() const
+    {
         QStringList out;
         for (const Call &c : calls)
             out << c.method;

@@ -14,7 +14,8 @@ using namespace kairos::cli;
 
 namespace {
 
-QJsonObject json(const char *text) {
+QJsonObject json(const char *text)
+{
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(QByteArray(text), &error);
     if (error.error != QJsonParseError::NoError)
@@ -22,7 +23,8 @@ QJsonObject json(const char *text) {
     return doc.object();
 }
 
-QString compact(const QJsonObject &o) {
+QString compact(const QJsonObject &o)
+{
     return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
 }
 
@@ -30,7 +32,8 @@ QString compact(const QJsonObject &o) {
 struct FakeFiles {
     QHash<QString, QByteArray> files;
     QStringList asked;
-    FileReader reader() {
+    FileReader reader()
+    {
         return [this](const QString &path) -> Result<QByteArray> {
             asked << path;
             if (!files.contains(path))
@@ -40,12 +43,14 @@ struct FakeFiles {
     }
 };
 
-ParsedCommandLine parse(const QStringList &args, FakeFiles *files = nullptr) {
+ParsedCommandLine parse(const QStringList &args, FakeFiles *files = nullptr)
+{
     static FakeFiles none;
     return parseCommandLine(args, (files ? files : &none)->reader());
 }
 
-Job richJob() {
+Job richJob()
+{
     Job job;
     job.id = 42;
     job.name = QStringLiteral("nightly-report");
@@ -98,7 +103,8 @@ private slots:
     void endpointErrors();
 };
 
-void TestCliCommandLine::requests_data() {
+void TestCliCommandLine::requests_data()
+{
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("method");
     QTest::addColumn<QString>("params");
@@ -208,7 +214,8 @@ void TestCliCommandLine::requests_data() {
                                  << "{}";
 }
 
-void TestCliCommandLine::requests() {
+void TestCliCommandLine::requests()
+{
     QFETCH(QStringList, args);
     QFETCH(QString, method);
     QFETCH(QString, params);
@@ -220,7 +227,8 @@ void TestCliCommandLine::requests() {
     QVERIFY(p.invocation.needsServer());
 }
 
-void TestCliCommandLine::usageErrors_data() {
+void TestCliCommandLine::usageErrors_data()
+{
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("error");
     QTest::addColumn<QString>("command"); // whose usage is shown
@@ -343,7 +351,8 @@ void TestCliCommandLine::usageErrors_data() {
         << "cron next";
 }
 
-void TestCliCommandLine::usageErrors() {
+void TestCliCommandLine::usageErrors()
+{
     QFETCH(QStringList, args);
     QFETCH(QString, error);
     QFETCH(QString, command);
@@ -353,7 +362,8 @@ void TestCliCommandLine::usageErrors() {
     QCOMPARE(p.invocation.command, command);
 }
 
-void TestCliCommandLine::globalOptionsAnywhere() {
+void TestCliCommandLine::globalOptionsAnywhere()
+{
     const ParsedCommandLine before =
         parse({"--server", "10.0.0.5:7000", "--user=ops", "--json", "job", "list"});
     QVERIFY2(before.ok(), qPrintable(before.error));
@@ -382,7 +392,8 @@ void TestCliCommandLine::globalOptionsAnywhere() {
     QCOMPARE(dashed.invocation.action.params, json(R"({"name":"--odd"})"));
 }
 
-void TestCliCommandLine::instanceListByJobName() {
+void TestCliCommandLine::instanceListByJobName()
+{
     const ParsedCommandLine p = parse({"instance", "list", "--job", "nightly", "--limit", "5"});
     QVERIFY2(p.ok(), qPrintable(p.error));
     QCOMPARE(p.invocation.action.kind, ActionKind::InstanceList);
@@ -391,7 +402,8 @@ void TestCliCommandLine::instanceListByJobName() {
     QCOMPARE(p.invocation.action.params, json(R"({"limit":5})"));
 }
 
-void TestCliCommandLine::runWaitOptions() {
+void TestCliCommandLine::runWaitOptions()
+{
     const ParsedCommandLine p = parse({"job", "run", "3", "--wait", "--timeout-s", "30"});
     QVERIFY2(p.ok(), qPrintable(p.error));
     QCOMPARE(p.invocation.action.kind, ActionKind::RunJob);
@@ -405,7 +417,8 @@ void TestCliCommandLine::runWaitOptions() {
     QVERIFY(logs.invocation.action.follow);
 }
 
-void TestCliCommandLine::cronNextOptions() {
+void TestCliCommandLine::cronNextOptions()
+{
     const ParsedCommandLine p =
         parse({"cron", "next", "0 0 12 * * ?", "--tz", "UTC", "--from", "0", "--count", "3"});
     QVERIFY2(p.ok(), qPrintable(p.error));
@@ -430,7 +443,8 @@ void TestCliCommandLine::cronNextOptions() {
     QCOMPARE(batch.invocation.action.count, 4);
 }
 
-void TestCliCommandLine::helpAndVersion() {
+void TestCliCommandLine::helpAndVersion()
+{
     const ParsedCommandLine general = parse({"--help"});
     QVERIFY(general.ok());
     QCOMPARE(general.invocation.action.kind, ActionKind::Help);
@@ -459,7 +473,8 @@ void TestCliCommandLine::helpAndVersion() {
     QCOMPARE(version.invocation.action.kind, ActionKind::Version);
 }
 
-void TestCliCommandLine::exportedJobImportsBack() {
+void TestCliCommandLine::exportedJobImportsBack()
+{
     // What `job show --json` prints: the job document plus the server's nextFireMs.
     const Job original = richJob();
     QJsonObject exported = jobToJson(original);
@@ -492,7 +507,8 @@ void TestCliCommandLine::exportedJobImportsBack() {
     QCOMPARE(fromStdin.invocation.action.params, p.invocation.action.params);
 }
 
-void TestCliCommandLine::fileWithOverridingFlags() {
+void TestCliCommandLine::fileWithOverridingFlags()
+{
     FakeFiles files;
     files.files.insert(QStringLiteral("job.json"), QJsonDocument(jobToJson(richJob())).toJson());
     const ParsedCommandLine p = parse({"job", "create", "--file", "job.json", "--name", "copy",
@@ -512,7 +528,8 @@ void TestCliCommandLine::fileWithOverridingFlags() {
              QJsonObject({{QStringLiteral("message"), QStringLiteral("hi")}}));
 }
 
-void TestCliCommandLine::updateFromExportChecksVersion() {
+void TestCliCommandLine::updateFromExportChecksVersion()
+{
     FakeFiles files;
     files.files.insert(QStringLiteral("patch.json"),
                        R"({"version": 4, "limits": {"retryCount": 1}, "id": 99})");
@@ -524,7 +541,8 @@ void TestCliCommandLine::updateFromExportChecksVersion() {
                  "patch":{"limits":{"retryCount":1,"timeoutMs":1000}}})")));
 }
 
-void TestCliCommandLine::fileErrors() {
+void TestCliCommandLine::fileErrors()
+{
     FakeFiles files;
     files.files.insert(QStringLiteral("bad.json"), "{\"name\": ");
     files.files.insert(QStringLiteral("list.json"), "[1, 2]");
@@ -542,14 +560,16 @@ void TestCliCommandLine::fileErrors() {
     QCOMPARE(p.error, QStringLiteral("--file list.json: expected a JSON object (a job)"));
 }
 
-void TestCliCommandLine::jobReferences() {
+void TestCliCommandLine::jobReferences()
+{
     QCOMPARE(jobReference("12"), json(R"({"id":12})"));
     QCOMPARE(jobReference(" 12 "), json(R"({"id":12})"));
     QCOMPARE(jobReference("12a"), json(R"({"name":"12a"})"));
     QCOMPARE(jobReference("nightly report"), json(R"({"name":"nightly report"})"));
 }
 
-void TestCliCommandLine::endpointDefaultsAndEnvironment() {
+void TestCliCommandLine::endpointDefaultsAndEnvironment()
+{
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     const QString pwFile = dir.filePath(QStringLiteral("admin.password"));
@@ -589,7 +609,8 @@ void TestCliCommandLine::endpointDefaultsAndEnvironment() {
     QVERIFY(ep->tls.enabled);
 }
 
-void TestCliCommandLine::endpointErrors() {
+void TestCliCommandLine::endpointErrors()
+{
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     const QString empty = dir.filePath(QStringLiteral("empty"));

@@ -28,7 +28,8 @@ struct Session {
     std::unique_ptr<CommandRunner> runner;
     std::unique_ptr<QSignalSpy> finished;
 
-    Session(FakeClient &client, const QStringList &args, CommandRunner::Options options = {}) {
+    Session(FakeClient &client, const QStringList &args, CommandRunner::Options options = {})
+    {
         const ParsedCommandLine parsed =
             parseCommandLine(args, [](const QString &) -> Result<QByteArray> {
                 return makeError(QStringLiteral("no files here"));
@@ -43,7 +44,8 @@ struct Session {
     }
 
     // Waits for the end; -1 if it did not come in time.
-    int wait(int timeoutMs = 5000) {
+    int wait(int timeoutMs = 5000)
+    {
         if (finished->isEmpty() && !finished->wait(timeoutMs))
             return -1;
         if (finished->size() != 1)
@@ -54,12 +56,14 @@ struct Session {
     }
 };
 
-QJsonObject detail(const Instance &i) {
+QJsonObject detail(const Instance &i)
+{
     return {{QStringLiteral("instance"), instanceToJson(i)},
             {QStringLiteral("attempts"), QJsonArray{}}};
 }
 
-Instance inst(qint64 id, InstanceStatus status, qint64 version = 1) {
+Instance inst(qint64 id, InstanceStatus status, qint64 version = 1)
+{
     Instance i;
     i.id = id;
     i.jobId = 3;
@@ -69,7 +73,8 @@ Instance inst(qint64 id, InstanceStatus status, qint64 version = 1) {
     return i;
 }
 
-LogLine logLine(qint64 instanceId, qint64 seq, int attempt = 1) {
+LogLine logLine(qint64 instanceId, qint64 seq, int attempt = 1)
+{
     LogLine l;
     l.instanceId = instanceId;
     l.seq = seq;
@@ -80,7 +85,8 @@ LogLine logLine(qint64 instanceId, qint64 seq, int attempt = 1) {
 }
 
 // instance.logs over a growing list of stored lines.
-FakeClient::Handler logsHandler(const QList<LogLine> *stored, QList<qint64> *afterSeqs = nullptr) {
+FakeClient::Handler logsHandler(const QList<LogLine> *stored, QList<qint64> *afterSeqs = nullptr)
+{
     return [stored, afterSeqs](const QJsonObject &p) -> std::optional<Result<QJsonObject>> {
         const qint64 after = p.value(QStringLiteral("afterSeq")).toInteger();
         const int limit = p.value(QStringLiteral("limit")).toInt();
@@ -96,14 +102,16 @@ FakeClient::Handler logsHandler(const QList<LogLine> *stored, QList<qint64> *aft
 }
 
 // The seq numbers of JSON Lines output.
-QList<qint64> seqsOf(const QString &jsonLines) {
+QList<qint64> seqsOf(const QString &jsonLines)
+{
     QList<qint64> out;
     for (const QString &line : jsonLines.split(u'\n', Qt::SkipEmptyParts))
         out << QJsonDocument::fromJson(line.toUtf8()).object().value("seq").toInteger();
     return out;
 }
 
-QList<qint64> range(qint64 from, qint64 to) {
+QList<qint64> range(qint64 from, qint64 to)
+{
     QList<qint64> out;
     for (qint64 i = from; i <= to; ++i)
         out << i;
@@ -136,7 +144,8 @@ private slots:
     void followCatchesUpAfterGapDuringFetch();
 };
 
-void TestCliRunner::printsReplyAsJson() {
+void TestCliRunner::printsReplyAsJson()
+{
     FakeClient client;
     const QJsonObject reply{{QStringLiteral("serverId"), QStringLiteral("s1")},
                             {QStringLiteral("jobs"), 2}};
@@ -151,7 +160,8 @@ void TestCliRunner::printsReplyAsJson() {
     QCOMPARE(s.err, QString());
 }
 
-void TestCliRunner::serverErrorExitsOne() {
+void TestCliRunner::serverErrorExitsOne()
+{
     FakeClient client;
     client.handlers.insert("job.get", [](const QJsonObject &) {
         return std::optional<Result<QJsonObject>>(makeError("no job named \"ghost\""));
@@ -162,7 +172,8 @@ void TestCliRunner::serverErrorExitsOne() {
     QCOMPARE(s.out, QString());
 }
 
-void TestCliRunner::waitsForTheLink() {
+void TestCliRunner::waitsForTheLink()
+{
     FakeClient client;
     client.state = client::Client::LinkState::Connecting;
     client.handlers.insert("job.delete", [](const QJsonObject &) {
@@ -176,7 +187,8 @@ void TestCliRunner::waitsForTheLink() {
     QCOMPARE(s.out, QStringLiteral("deleted job nightly\n"));
 }
 
-void TestCliRunner::cannotConnectExitsThree() {
+void TestCliRunner::cannotConnectExitsThree()
+{
     FakeClient client;
     client.state = client::Client::LinkState::Connecting;
     CommandRunner::Options options;
@@ -190,7 +202,8 @@ void TestCliRunner::cannotConnectExitsThree() {
     QVERIFY(client.calls.isEmpty());
 }
 
-void TestCliRunner::lostConnectionExitsThree() {
+void TestCliRunner::lostConnectionExitsThree()
+{
     FakeClient client;
     client.handlers.insert("job.list", [](const QJsonObject &) {
         return std::optional<Result<QJsonObject>>(); // never answered
@@ -204,7 +217,8 @@ void TestCliRunner::lostConnectionExitsThree() {
                                    "closed the connection\n"));
 }
 
-void TestCliRunner::runWithoutWaitPrintsIds() {
+void TestCliRunner::runWithoutWaitPrintsIds()
+{
     FakeClient client;
     client.handlers.insert("job.run", [](const QJsonObject &) {
         return std::optional<Result<QJsonObject>>(
@@ -216,7 +230,8 @@ void TestCliRunner::runWithoutWaitPrintsIds() {
     QCOMPARE(client.methods(), QStringList{"job.run"}); // no subscription without --wait
 }
 
-void TestCliRunner::runWaitFollowsEvents() {
+void TestCliRunner::runWaitFollowsEvents()
+{
     FakeClient client;
     QHash<qint64, Instance> states{{11, inst(11, InstanceStatus::Running)},
                                    {12, inst(12, InstanceStatus::WaitingWorker)}};
@@ -258,7 +273,8 @@ void TestCliRunner::runWaitFollowsEvents() {
     QCOMPARE(s.err, QString());
 }
 
-void TestCliRunner::runWaitReportsFailure() {
+void TestCliRunner::runWaitReportsFailure()
+{
     FakeClient client;
     client.handlers.insert("job.run", [](const QJsonObject &) {
         return std::optional<Result<QJsonObject>>(QJsonObject{{"instanceIds", QJsonArray{11, 12}}});
@@ -277,7 +293,8 @@ void TestCliRunner::runWaitReportsFailure() {
     QVERIFY(s.out.contains("job nightly is at its limit of 1 running instance(s)"));
 }
 
-void TestCliRunner::runWaitPollsWithoutEvents() {
+void TestCliRunner::runWaitPollsWithoutEvents()
+{
     FakeClient client;
     QHash<qint64, int> asked;
     client.handlers.insert("job.run", [](const QJsonObject &) {
@@ -296,7 +313,8 @@ void TestCliRunner::runWaitPollsWithoutEvents() {
     QCOMPARE(asked.value(5), 3); // stops polling once it has ended
 }
 
-void TestCliRunner::runWaitDeadline() {
+void TestCliRunner::runWaitDeadline()
+{
     FakeClient client;
     client.handlers.insert("job.run", [](const QJsonObject &) {
         return std::optional<Result<QJsonObject>>(QJsonObject{{"instanceIds", QJsonArray{7, 8}}});
@@ -314,7 +332,8 @@ void TestCliRunner::runWaitDeadline() {
                                    "WAITING_WORKER (no worker serves app default)\n"));
 }
 
-void TestCliRunner::runWaitJson() {
+void TestCliRunner::runWaitJson()
+{
     FakeClient client;
     client.handlers.insert("job.run", [](const QJsonObject &) {
         return std::optional<Result<QJsonObject>>(QJsonObject{{"instanceIds", QJsonArray{9}}});
@@ -332,7 +351,8 @@ void TestCliRunner::runWaitJson() {
              QStringLiteral("TIMED_OUT"));
 }
 
-void TestCliRunner::instanceListResolvesJobName() {
+void TestCliRunner::instanceListResolvesJobName()
+{
     FakeClient client;
     client.handlers.insert("job.get", [](const QJsonObject &p) {
         if (p != QJsonObject{{"name", "nightly"}})
@@ -354,7 +374,8 @@ void TestCliRunner::instanceListResolvesJobName() {
     QCOMPARE(s.err, QStringLiteral("(more: add --before 39)\n"));
 }
 
-void TestCliRunner::logsInPages() {
+void TestCliRunner::logsInPages()
+{
     FakeClient client;
     const QList<LogLine> stored{logLine(4, 1), logLine(4, 2), logLine(4, 3), logLine(4, 4, 2),
                                 logLine(4, 5, 2)};
@@ -377,7 +398,8 @@ void TestCliRunner::logsInPages() {
     QVERIFY(!client.methods().contains("events.subscribe")); // no --follow, no events
 }
 
-void TestCliRunner::logsJson() {
+void TestCliRunner::logsJson()
+{
     FakeClient client;
     const QList<LogLine> stored{logLine(4, 1), logLine(4, 2), logLine(4, 3)};
     client.handlers.insert("instance.get", [](const QJsonObject &) {
@@ -395,7 +417,8 @@ void TestCliRunner::logsJson() {
     QCOMPARE(lines.at(2).toObject(), logLineToJson(stored.at(2)));
 }
 
-void TestCliRunner::logsUnknownInstance() {
+void TestCliRunner::logsUnknownInstance()
+{
     FakeClient client;
     client.handlers.insert("instance.get", [](const QJsonObject &) {
         return std::optional<Result<QJsonObject>>(makeError("no instance with id 99"));
@@ -406,7 +429,8 @@ void TestCliRunner::logsUnknownInstance() {
     QVERIFY(!client.methods().contains("instance.logs"));
 }
 
-void TestCliRunner::followEndedInstance() {
+void TestCliRunner::followEndedInstance()
+{
     FakeClient client;
     const QList<LogLine> stored{logLine(4, 1), logLine(4, 2)};
     client.handlers.insert("instance.get", [](const QJsonObject &) {
@@ -423,7 +447,8 @@ void TestCliRunner::followEndedInstance() {
              (QJsonObject{{"topics", QJsonArray{"logs", "instances"}}, {"instanceId", 4}}));
 }
 
-void TestCliRunner::followPrintsEveryLineOnce() {
+void TestCliRunner::followPrintsEveryLineOnce()
+{
     FakeClient client;
     QList<LogLine> stored{logLine(4, 1), logLine(4, 2), logLine(4, 3)};
     Instance state = inst(4, InstanceStatus::Running);
@@ -463,7 +488,8 @@ void TestCliRunner::followPrintsEveryLineOnce() {
     QCOMPARE(seqsOf(s.out), range(1, 8));
 }
 
-void TestCliRunner::followCatchesUpAfterGapDuringFetch() {
+void TestCliRunner::followCatchesUpAfterGapDuringFetch()
+{
     FakeClient client;
     QList<LogLine> stored{logLine(4, 1), logLine(4, 2)};
     Instance state = inst(4, InstanceStatus::Running);

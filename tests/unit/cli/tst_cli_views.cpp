@@ -15,7 +15,8 @@ namespace {
 
 const QTimeZone kUtc = QTimeZone::utc();
 
-Instance instance(qint64 id, const QString &jobName, InstanceStatus status) {
+Instance instance(qint64 id, const QString &jobName, InstanceStatus status)
+{
     Instance i;
     i.id = id;
     i.jobId = 4;
@@ -42,7 +43,8 @@ private slots:
     void serverInfo();
 };
 
-void TestCliViews::tableAlignsColumns() {
+void TestCliViews::tableAlignsColumns()
+{
     Table t({"ID", "NAME", "NOTE"});
     t.alignRight(0);
     t.addRow({"7", "alpha", "x"});
@@ -57,7 +59,8 @@ void TestCliViews::tableAlignsColumns() {
                                           "  8\n"));
 }
 
-void TestCliViews::keyValueLinesIndentContinuations() {
+void TestCliViews::keyValueLinesIndentContinuations()
+{
     QCOMPARE(keyValueLines({{"a", "1"}, {"longer", "two\nlines"}, {"empty", ""}}),
              QStringLiteral("a:      1\n"
                             "longer: two\n"
@@ -65,7 +68,8 @@ void TestCliViews::keyValueLinesIndentContinuations() {
                             "empty:\n"));
 }
 
-void TestCliViews::times() {
+void TestCliViews::times()
+{
     QCOMPARE(formatTime(0, kUtc), QStringLiteral("-"));
     QCOMPARE(formatTime(-1, kUtc), QStringLiteral("-")); // the server's "no next fire"
     QCOMPARE(formatTime(43200000, kUtc), QStringLiteral("1970-01-01T12:00:00+00:00"));
@@ -75,7 +79,8 @@ void TestCliViews::times() {
              QStringLiteral("2026-01-01T01:00:00+01:00"));
 }
 
-void TestCliViews::jobTable() {
+void TestCliViews::jobTable()
+{
     Job cron;
     cron.id = 3;
     cron.name = QStringLiteral("nightly");
@@ -105,7 +110,8 @@ void TestCliViews::jobTable() {
              QStringLiteral("ID  NAME  ENABLED  TIMING  ZONE  NEXT FIRE  PROCESSOR\n"));
 }
 
-void TestCliViews::jobDetail() {
+void TestCliViews::jobDetail()
+{
     Job job;
     job.id = 3;
     job.name = QStringLiteral("nightly");
@@ -161,7 +167,8 @@ void TestCliViews::jobDetail() {
     QVERIFY(!detail.contains("next fire")); // not sent: not shown
 }
 
-void TestCliViews::jobStateLine() {
+void TestCliViews::jobStateLine()
+{
     Job job;
     job.id = 7;
     job.name = QStringLiteral("tick");
@@ -173,7 +180,8 @@ void TestCliViews::jobStateLine() {
     QCOMPARE(cli::jobStateLine(json, kUtc), QStringLiteral("job 7 (tick) disabled\n"));
 }
 
-void TestCliViews::instanceTable() {
+void TestCliViews::instanceTable()
+{
     Instance failed = instance(11, QStringLiteral("nightly"), InstanceStatus::Failed);
     failed.trigger = TriggerKind::Scheduled;
     failed.attempt = 2;
@@ -195,7 +203,8 @@ void TestCliViews::instanceTable() {
                        "1970-01-01T00:00:02+00:00  -\n"));
 }
 
-void TestCliViews::instanceDetail() {
+void TestCliViews::instanceDetail()
+{
     Instance inst = instance(11, QStringLiteral("nightly"), InstanceStatus::Succeeded);
     inst.attempt = 2;
     inst.maxAttempts = 2;
@@ -240,7 +249,8 @@ void TestCliViews::instanceDetail() {
     QVERIFY(cli::instanceDetail(fresh, kUtc).endsWith("\nAttempts: none finished yet\n"));
 }
 
-void TestCliViews::logLine() {
+void TestCliViews::logLine()
+{
     LogLine l;
     l.instanceId = 3;
     l.seq = 1;
@@ -251,7 +261,8 @@ void TestCliViews::logLine() {
              QStringLiteral("1970-01-01T12:00:00.250+00:00 ERR disk almost full\n"));
 }
 
-void TestCliViews::serverInfo() {
+void TestCliViews::serverInfo()
+{
     const QJsonObject info{{QStringLiteral("serverId"), QStringLiteral("srv-1")},
                            {QStringLiteral("version"), QStringLiteral("0.1.0")},
                            {QStringLiteral("timeMs"), 0},

@@ -20,13 +20,15 @@ struct Outcome {
     QString err;
 };
 
-QString binary() {
+QString binary()
+{
     return QStringLiteral(KAIROS_BIN_DIR) + QStringLiteral("/kairosctl");
 }
 
 // An environment in which no connection could work: the server address is not even valid and
 // there is no password. `cron next` must not care.
-QProcessEnvironment unusableServerEnvironment() {
+QProcessEnvironment unusableServerEnvironment()
+{
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("KAIROS_SERVER"), QStringLiteral("no-such-address"));
     env.remove(QStringLiteral("KAIROS_PASSWORD_FILE"));
@@ -35,7 +37,8 @@ QProcessEnvironment unusableServerEnvironment() {
 }
 
 Outcome run(const QStringList &args, const QByteArray &input = {},
-            const QProcessEnvironment &env = unusableServerEnvironment()) {
+            const QProcessEnvironment &env = unusableServerEnvironment())
+{
     QProcess p;
     p.setProcessEnvironment(env);
     p.start(binary(), args);
@@ -75,11 +78,13 @@ private slots:
     void help();
 };
 
-void TestKairosctlProcess::initTestCase() {
+void TestKairosctlProcess::initTestCase()
+{
     QVERIFY2(QFileInfo(binary()).isExecutable(), qPrintable(binary()));
 }
 
-void TestKairosctlProcess::cronNextPrintsFireTimes() {
+void TestKairosctlProcess::cronNextPrintsFireTimes()
+{
     const Outcome o =
         run({"cron", "next", "0 0 12 * * ?", "--tz", "UTC", "--from", "0", "--count", "3"});
     QCOMPARE(o.err, QString());
@@ -95,7 +100,8 @@ void TestKairosctlProcess::cronNextPrintsFireTimes() {
     QCOMPARE(words.out, QStringLiteral("43200000\t1970-01-01T12:00:00+00:00\n"));
 }
 
-void TestKairosctlProcess::cronNextInZoneWithDaylightSaving() {
+void TestKairosctlProcess::cronNextInZoneWithDaylightSaving()
+{
     // New York springs forward on 2026-03-08 at 02:00 EST (07:00 UTC = 1772953200000): the
     // 12:00 fires before and after carry the -05:00 and -04:00 offsets.
     const Outcome o = run({"cron", "next", "0 12 * * *", "--tz", "America/New_York", "--from",
@@ -107,7 +113,8 @@ void TestKairosctlProcess::cronNextInZoneWithDaylightSaving() {
                                    "1773072000000\t2026-03-09T12:00:00-04:00\n"));
 }
 
-void TestKairosctlProcess::cronNextJson() {
+void TestKairosctlProcess::cronNextJson()
+{
     const Outcome o = run(
         {"--json", "cron", "next", "*/30 * * * *", "--tz", "UTC", "--from", "0", "--count", "2"});
     QCOMPARE(o.exitCode, 0);
@@ -122,7 +129,8 @@ void TestKairosctlProcess::cronNextJson() {
              QStringLiteral("1970-01-01T01:00:00+00:00"));
 }
 
-void TestKairosctlProcess::cronNextInvalidExpression() {
+void TestKairosctlProcess::cronNextInvalidExpression()
+{
     const auto expected = kairos::nextFireTimes("0 99 * * *", "UTC", 0, 1);
     QVERIFY(!expected.ok());
     const Outcome o = run({"cron", "next", "0 99 * * *", "--tz", "UTC"});
@@ -135,7 +143,8 @@ void TestKairosctlProcess::cronNextInvalidExpression() {
     QCOMPARE(zone.err, QStringLiteral("kairosctl: timeZone: unknown time zone \"Mars/Base\"\n"));
 }
 
-void TestKairosctlProcess::cronBatch() {
+void TestKairosctlProcess::cronBatch()
+{
     const Outcome o =
         run({"cron", "next", "--batch", "--count", "2"}, "0 0 12 * * ?\tUTC\t0\n"
                                                          "not a cron\tUTC\t0\n"
@@ -155,7 +164,8 @@ void TestKairosctlProcess::cronBatch() {
     QCOMPARE(lines.at(4), QString());
 }
 
-void TestKairosctlProcess::cronBatchAnswersEachLineAtOnce() {
+void TestKairosctlProcess::cronBatchAnswersEachLineAtOnce()
+{
     // A tool may drive the batch mode line by line and wait for each answer.
     QProcess p;
     p.setProcessEnvironment(unusableServerEnvironment());
@@ -174,7 +184,8 @@ void TestKairosctlProcess::cronBatchAnswersEachLineAtOnce() {
     QCOMPARE(p.exitCode(), 0);
 }
 
-void TestKairosctlProcess::usageErrorNamesFlagAndShowsUsage() {
+void TestKairosctlProcess::usageErrorNamesFlagAndShowsUsage()
+{
     const Outcome o = run({"cron", "next", "* * * * *", "--count", "abc"});
     QCOMPARE(o.exitCode, 2);
     QCOMPARE(o.out, QString());
@@ -194,7 +205,8 @@ void TestKairosctlProcess::usageErrorNamesFlagAndShowsUsage() {
     QVERIFY(none.err.contains("Commands"));
 }
 
-void TestKairosctlProcess::missingPasswordSaysWhatToSet() {
+void TestKairosctlProcess::missingPasswordSaysWhatToSet()
+{
     QProcessEnvironment env = unusableServerEnvironment();
     env.remove(QStringLiteral("KAIROS_SERVER"));
     const Outcome o = run({"job", "list"}, {}, env);
@@ -204,7 +216,8 @@ void TestKairosctlProcess::missingPasswordSaysWhatToSet() {
              qPrintable(o.err));
 }
 
-void TestKairosctlProcess::unreachableServer() {
+void TestKairosctlProcess::unreachableServer()
+{
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     const QString pw = dir.filePath(QStringLiteral("admin.password"));
@@ -229,7 +242,8 @@ void TestKairosctlProcess::unreachableServer() {
     QCOMPARE(o.out, QString());
 }
 
-void TestKairosctlProcess::help() {
+void TestKairosctlProcess::help()
+{
     const Outcome o = run({"--help"});
     QCOMPARE(o.exitCode, 0);
     QVERIFY(o.out.contains("Usage: kairosctl [GLOBAL OPTIONS] <command> [ARGS]"));

@@ -21,7 +21,8 @@ constexpr int kWaitMs = 5000;
 
 class MapLookup : public CredentialLookup {
 public:
-    std::optional<ScramCredential> find(const QString &role, const QString &name) override {
+    std::optional<ScramCredential> find(const QString &role, const QString &name) override
+    {
         auto it = logins.find(role + u'/' + name);
         if (it == logins.end())
             return std::nullopt;
@@ -35,7 +36,8 @@ public:
 class TestServer : public QObject {
 public:
     explicit TestServer(std::shared_ptr<CredentialLookup> lookup, ListenerOptions options = {})
-        : listener(std::move(lookup), withServerId(std::move(options))) {
+        : listener(std::move(lookup), withServerId(std::move(options)))
+    {
         connect(&listener, &Listener::connectionReady, this, [this](Connection *c) {
             connections.append(c);
             connect(c, &Connection::closed, this, [this, c] { connections.removeAll(c); });
@@ -54,7 +56,8 @@ public:
                     [c](const Message &m) { c->replyUnknownType(m); });
         });
     }
-    static ListenerOptions withServerId(ListenerOptions o) {
+    static ListenerOptions withServerId(ListenerOptions o)
+    {
         o.connection.auth.serverId = u"node-test"_s;
         return o;
     }
@@ -64,13 +67,15 @@ public:
     QList<std::pair<QPointer<Connection>, qint64>> held;
 };
 
-QByteArray rawFrame(const QByteArray &payload) {
+QByteArray rawFrame(const QByteArray &payload)
+{
     QByteArray out(4, '\0');
     qToBigEndian(quint32(payload.size()), out.data());
     return out + payload;
 }
 
-QByteArray validHello() {
+QByteArray validHello()
+{
     return encodeFrame(Message(u"hello"_s)
                            .with("proto"_L1, kProtocolVersion)
                            .with("role"_L1, u"admin"_s)
@@ -87,7 +92,8 @@ private:
 
     // A client connected and authenticated as admin alice; the test owns it.
     std::unique_ptr<Connection> connectClient(TestServer &server, const QString &secret,
-                                              const TlsOptions &tls = {}) {
+                                              const TlsOptions &tls = {})
+    {
         auto client = std::make_unique<Connection>();
         client->connectToServer(u"127.0.0.1"_s, server.listener.serverPort(), u"admin"_s,
                                 u"alice"_s, secret, tls);
@@ -95,7 +101,8 @@ private:
     }
 
     // Waits until the client is ready or has failed (whichever comes first), with a deadline.
-    static bool waitReady(Connection &client) {
+    static bool waitReady(Connection &client)
+    {
         if (client.isReady())
             return true;
         QEventLoop loop;
@@ -112,7 +119,8 @@ private:
         return client.isReady();
     }
 
-    static QString waitFailed(Connection &client) {
+    static QString waitFailed(Connection &client)
+    {
         QSignalSpy failed(&client, &Connection::failed);
         if (!failed.wait(kWaitMs) || client.isReady())
             return u"<no failure>"_s;
@@ -120,12 +128,14 @@ private:
     }
 
 private slots:
-    void initTestCase() {
+    void initTestCase()
+    {
         m_lookup->logins.insert(u"admin/alice"_s, ScramCredential::derive(u"correct horse"_s));
         m_lookup->logins.insert(u"worker/billing"_s, ScramCredential::derive(u"w-secret"_s));
     }
 
-    void handshakeSucceeds() {
+    void handshakeSucceeds()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         QVERIFY(server.listener.serverPort() != 0);
@@ -141,7 +151,8 @@ private slots:
         QCOMPARE(client->protocolVersion(), kProtocolVersion);
     }
 
-    void wrongSecretIsRefusedAndLogged() {
+    void wrongSecretIsRefusedAndLogged()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         QSignalSpy refusedOnServer(&server.listener, &Listener::handshakeFailed);
@@ -155,7 +166,8 @@ private slots:
         QVERIFY(server.connections.isEmpty());
     }
 
-    void unknownNameIsRefusedLikeAWrongSecret() {
+    void unknownNameIsRefusedLikeAWrongSecret()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         QTest::ignoreMessage(QtWarningMsg,
@@ -167,7 +179,8 @@ private slots:
         QCOMPARE(waitFailed(client), QString(kAuthFailedReason));
     }
 
-    void oldProtocolVersionIsRefusedQuickly() {
+    void oldProtocolVersionIsRefusedQuickly()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         QTest::ignoreMessage(QtWarningMsg,
@@ -184,7 +197,8 @@ private slots:
         QVERIFY2(timer.elapsed() < 2000, "a refusal must not wait for a timeout");
     }
 
-    void garbageClosesOnlyThatConnection_data() {
+    void garbageClosesOnlyThatConnection_data()
+    {
         QTest::addColumn<QByteArray>("bytes");
         QTest::addColumn<QString>("logPattern");
         QTest::newRow("random bytes")
@@ -213,7 +227,8 @@ private slots:
             << u"^closing connection from 127\\.0\\.0\\.1:\\d+: the peer started a TLS "
                "handshake, but this listener is not configured for TLS$"_s;
     }
-    void garbageClosesOnlyThatConnection() {
+    void garbageClosesOnlyThatConnection()
+    {
         QFETCH(QByteArray, bytes);
         QFETCH(QString, logPattern);
         TestServer server(m_lookup);
@@ -242,7 +257,8 @@ private slots:
         QCOMPARE(answer->value().value(u"n"_s).toInteger(), 7);
     }
 
-    void oversizedMessageAfterLoginClosesOnlyThatConnection() {
+    void oversizedMessageAfterLoginClosesOnlyThatConnection()
+    {
         ListenerOptions options;
         options.connection.maxFrameBytes = 1024;
         TestServer server(m_lookup, options);
@@ -270,7 +286,8 @@ private slots:
         QCOMPARE(answer->value().value(u"still"_s).toString(), u"here"_s);
     }
 
-    void requestAndResponse() {
+    void requestAndResponse()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         auto client = connectClient(server, u"correct horse"_s);
@@ -289,7 +306,8 @@ private slots:
         QCOMPARE(unknown->error(), u"unknown method nope"_s);
     }
 
-    void manyRequestsInOneTurnAllAnswered() {
+    void manyRequestsInOneTurnAllAnswered()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         auto client = connectClient(server, u"correct horse"_s);
@@ -305,7 +323,8 @@ private slots:
             QCOMPARE(order[i], i);
     }
 
-    void requestTimesOutExactlyOnce() {
+    void requestTimesOutExactlyOnce()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         auto client = connectClient(server, u"correct horse"_s);
@@ -325,7 +344,8 @@ private slots:
         QCOMPARE(calls.size(), 1);
     }
 
-    void callbackSkippedWhenContextDestroyed() {
+    void callbackSkippedWhenContextDestroyed()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         auto client = connectClient(server, u"correct horse"_s);
@@ -342,7 +362,8 @@ private slots:
         QCOMPARE(called, 0);
     }
 
-    void connectionLossFailsPendingRequests() {
+    void connectionLossFailsPendingRequests()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         auto client = connectClient(server, u"correct horse"_s);
@@ -371,7 +392,8 @@ private slots:
                  qPrintable(error));
     }
 
-    void eventsArePushedInOrder() {
+    void eventsArePushedInOrder()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         auto client = connectClient(server, u"correct horse"_s);
@@ -389,7 +411,8 @@ private slots:
         }
     }
 
-    void unknownMessageTypeIsAnswered() {
+    void unknownMessageTypeIsAnswered()
+    {
         TestServer server(m_lookup);
         QVERIFY(server.listener.listen(QHostAddress::LocalHost).ok());
         auto client = connectClient(server, u"correct horse"_s);
@@ -413,7 +436,8 @@ private slots:
         QVERIFY(client->isReady());
     }
 
-    void silentPeerTimesOut() {
+    void silentPeerTimesOut()
+    {
         ListenerOptions options;
         options.connection.handshakeTimeoutMs = 300;
         TestServer server(m_lookup, options);
@@ -431,7 +455,8 @@ private slots:
                  u"handshake not finished within 300 ms"_s);
     }
 
-    void nonLoopbackNeedsTls() {
+    void nonLoopbackNeedsTls()
+    {
         Listener listener(m_lookup);
         const Status s = listener.listen(QHostAddress::AnyIPv4);
         QVERIFY(!s.ok());
@@ -441,7 +466,8 @@ private slots:
         QVERIFY(!listener.isListening());
     }
 
-    void cannotConnectIsReported() {
+    void cannotConnectIsReported()
+    {
         // Find a port nobody listens on: listen, note the port, stop.
         QTcpServer probe;
         QVERIFY(probe.listen(QHostAddress::LocalHost));
@@ -454,7 +480,8 @@ private slots:
                  qPrintable(reason));
     }
 
-    void tlsHandshakeWithSelfSignedCertificate() {
+    void tlsHandshakeWithSelfSignedCertificate()
+    {
         const QString openssl = QStandardPaths::findExecutable(u"openssl"_s);
         if (openssl.isEmpty())
             QSKIP("the openssl command is not installed, so no test certificate can be made");
@@ -498,8 +525,8 @@ private slots:
         untrusted.enabled = true;
         auto refused = connectClient(server, u"correct horse"_s, untrusted);
         const QString reason = waitFailed(*refused);
-        QVERIFY2(reason.startsWith(u"cannot connect to 127.0.0.1:"_s) &&
-                     reason.contains(u"certificate"_s, Qt::CaseInsensitive),
+        QVERIFY2(reason.startsWith(u"cannot connect to 127.0.0.1:"_s)
+                     && reason.contains(u"certificate"_s, Qt::CaseInsensitive),
                  qPrintable(reason));
 
         // A plain client cannot log in to a TLS listener.

@@ -14,7 +14,8 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-Message sampleMessage() {
+Message sampleMessage()
+{
     QCborMap nested;
     nested.insert("ids"_L1, QCborArray{1, 2, 3});
     nested.insert("name"_L1, u"nightly-report"_s);
@@ -27,17 +28,20 @@ Message sampleMessage() {
         .with("ratio"_L1, 0.25);
 }
 
-QByteArray frameOfPayload(const QByteArray &payload) {
+QByteArray frameOfPayload(const QByteArray &payload)
+{
     QByteArray out(4, '\0');
     qToBigEndian(quint32(payload.size()), out.data());
     return out + payload;
 }
 
-QByteArray cbor(const QCborValue &v) {
+QByteArray cbor(const QCborValue &v)
+{
     return v.toCbor();
 }
 
-std::vector<Message> decodeAll(FrameDecoder &decoder) {
+std::vector<Message> decodeAll(FrameDecoder &decoder)
+{
     std::vector<Message> out;
     while (auto m = decoder.next())
         out.push_back(*m);
@@ -49,7 +53,8 @@ std::vector<Message> decodeAll(FrameDecoder &decoder) {
 class TstFrame : public QObject {
     Q_OBJECT
 private slots:
-    void roundTrip_data() {
+    void roundTrip_data()
+    {
         QTest::addColumn<Message>("message");
         QTest::newRow("type only") << Message(u"ping"_s);
         QTest::newRow("every field kind") << sampleMessage();
@@ -58,7 +63,8 @@ private slots:
         QTest::newRow("empty strings and maps")
             << Message(u"x"_s).with(""_L1, QString()).with("m"_L1, QCborMap());
     }
-    void roundTrip() {
+    void roundTrip()
+    {
         QFETCH(Message, message);
         const QByteArray frame = encodeFrame(message);
         QCOMPARE(qFromBigEndian<quint32>(frame.constData()), quint32(frame.size() - 4));
@@ -73,7 +79,8 @@ private slots:
         QCOMPARE(decoder.bufferedBytes(), 0);
     }
 
-    void typeInBodyIsNotSentTwice() {
+    void typeInBodyIsNotSentTwice()
+    {
         Message m(u"real"_s);
         m.body.insert("t"_L1, u"fake"_s);
         m.body.insert("x"_L1, 1);
@@ -86,7 +93,8 @@ private slots:
         QCOMPARE(back->integer("x"_L1), 1);
     }
 
-    void splitAcrossChunks_data() {
+    void splitAcrossChunks_data()
+    {
         QTest::addColumn<int>("chunk");
         QTest::newRow("1 byte at a time") << 1;
         QTest::newRow("2 bytes") << 2;
@@ -95,7 +103,8 @@ private slots:
         QTest::newRow("4 KiB") << 4096;
         QTest::newRow("everything at once") << (1 << 30);
     }
-    void splitAcrossChunks() {
+    void splitAcrossChunks()
+    {
         QFETCH(int, chunk);
         std::vector<Message> sent;
         QByteArray stream;
@@ -120,7 +129,8 @@ private slots:
         QCOMPARE(decoder.bufferedBytes(), 0);
     }
 
-    void oversizedFrameRejectedFromItsHeader() {
+    void oversizedFrameRejectedFromItsHeader()
+    {
         FrameDecoder decoder; // default limit 16 MiB
         QByteArray header(4, '\0');
         qToBigEndian(quint32(20000000), header.data());
@@ -134,7 +144,8 @@ private slots:
         QCOMPARE(decoder.bufferedBytes(), 4);
     }
 
-    void limitIsConfigurable() {
+    void limitIsConfigurable()
+    {
         const Message m = Message(u"x"_s).with("b"_L1, QByteArray(100, 'b'));
         const QByteArray frame = encodeFrame(m);
         const qsizetype payload = frame.size() - 4;
@@ -148,7 +159,8 @@ private slots:
                  u"frame of %1 bytes exceeds the %2-byte limit"_s.arg(payload).arg(payload - 1));
     }
 
-    void malformedPayload_data() {
+    void malformedPayload_data()
+    {
         QTest::addColumn<QByteArray>("stream");
         QTest::addColumn<QString>("errorPrefix");
         QTest::newRow("invalid CBOR byte")
@@ -179,7 +191,8 @@ private slots:
             << frameOfPayload(QByteArray::fromHex("a161745bffffffffffffff00"))
             << u"payload is not valid CBOR: "_s;
     }
-    void malformedPayload() {
+    void malformedPayload()
+    {
         QFETCH(QByteArray, stream);
         QFETCH(QString, errorPrefix);
         FrameDecoder decoder;
@@ -194,7 +207,8 @@ private slots:
         QVERIFY(!decoder.next().has_value()); // never resynchronises
     }
 
-    void unknownFieldsAreIgnoredByReaders() {
+    void unknownFieldsAreIgnoredByReaders()
+    {
         QCborMap map{{u"t"_s, u"hello"_s}, {u"proto"_s, 1}, {u"futureField"_s, QCborArray{1}}};
         FrameDecoder decoder;
         decoder.append(frameOfPayload(cbor(map)));
@@ -203,7 +217,8 @@ private slots:
         QCOMPARE(m->requireInteger("proto"_L1).value(), 1);
     }
 
-    void fieldAccessorsNameTheProblem_data() {
+    void fieldAccessorsNameTheProblem_data()
+    {
         QTest::addColumn<QString>("field");
         QTest::addColumn<QString>("expected");
         QTest::newRow("wrong type") << u"nonce"_s
@@ -212,7 +227,8 @@ private slots:
         QTest::newRow("missing") << u"salt"_s
                                  << u"field 'salt' of 'hello' is missing; expected a byte string"_s;
     }
-    void fieldAccessorsNameTheProblem() {
+    void fieldAccessorsNameTheProblem()
+    {
         QFETCH(QString, field);
         QFETCH(QString, expected);
         const Message m = Message(u"hello"_s).with("nonce"_L1, u"not bytes"_s);
@@ -225,7 +241,8 @@ private slots:
         QCOMPARE(m.text("nonce"_L1), u"not bytes"_s);
     }
 
-    void randomBytesNeverCrashOrHang() {
+    void randomBytesNeverCrashOrHang()
+    {
         // A cheap, deterministic slice of what the fuzz target does for hours.
         QRandomGenerator rng(20240601);
         int errors = 0;
@@ -250,7 +267,8 @@ private slots:
         QVERIFY(errors > 0); // the generator really produced malformed input
     }
 
-    void consumedBytesAreReleased() {
+    void consumedBytesAreReleased()
+    {
         // A long stream in which a partial frame is always pending (the buffer is never empty)
         // must not grow the decoder's memory with the bytes already consumed.
         const QByteArray frame = encodeFrame(sampleMessage());
@@ -269,7 +287,8 @@ private slots:
                  qPrintable(u"decoder holds %1 bytes"_s.arg(decoder.memoryBytes())));
     }
 
-    void smallMessagesTakeMicroseconds() {
+    void smallMessagesTakeMicroseconds()
+    {
         const Message m = Message(u"req"_s)
                               .with("id"_L1, 12345)
                               .with("m"_L1, u"jobs.list"_s)

@@ -13,7 +13,8 @@ namespace {
 
 class MapLookup : public CredentialLookup {
 public:
-    std::optional<ScramCredential> find(const QString &role, const QString &name) override {
+    std::optional<ScramCredential> find(const QString &role, const QString &name) override
+    {
         ++lookups;
         auto it = logins.find(role + u'/' + name);
         if (it == logins.end())
@@ -34,7 +35,8 @@ struct Outcome {
 
 // Runs one in-memory handshake, message by message, as the sockets would carry it.
 Outcome runHandshake(const std::shared_ptr<CredentialLookup> &lookup, const QString &role,
-                     const QString &name, const QString &secret, int proto = kProtocolVersion) {
+                     const QString &name, const QString &secret, int proto = kProtocolVersion)
+{
     Outcome out;
     ServerHandshake server(lookup, ServerAuthOptions{u"node-1"_s, {}, "fixed-test-key"});
     ClientHandshake client(role, name, secret, proto);
@@ -67,12 +69,14 @@ private:
     std::shared_ptr<MapLookup> m_lookup = std::make_shared<MapLookup>();
 
 private slots:
-    void initTestCase() {
+    void initTestCase()
+    {
         m_lookup->logins.insert(u"admin/alice"_s, ScramCredential::derive(u"correct horse"_s));
         m_lookup->logins.insert(u"worker/billing-app"_s, ScramCredential::derive(u"w-secret"_s));
     }
 
-    void rfc7677Vector() {
+    void rfc7677Vector()
+    {
         // RFC 7677 section 3: the key derivation and proofs match the standard, so the stored
         // keys are ordinary SCRAM-SHA-256 keys.
         const QByteArray salt = QByteArray::fromBase64("W22ZaJ0SNY7soEsUEjb6gQ==");
@@ -92,14 +96,16 @@ private slots:
             QByteArray::fromBase64("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")));
     }
 
-    void rightSecretLogsIn_data() {
+    void rightSecretLogsIn_data()
+    {
         QTest::addColumn<QString>("role");
         QTest::addColumn<QString>("name");
         QTest::addColumn<QString>("secret");
         QTest::newRow("admin") << u"admin"_s << u"alice"_s << u"correct horse"_s;
         QTest::newRow("worker") << u"worker"_s << u"billing-app"_s << u"w-secret"_s;
     }
-    void rightSecretLogsIn() {
+    void rightSecretLogsIn()
+    {
         QFETCH(QString, role);
         QFETCH(QString, name);
         QFETCH(QString, secret);
@@ -108,7 +114,8 @@ private slots:
         QCOMPARE(o.serverState, ServerHandshake::State::Authenticated);
     }
 
-    void wrongSecretIsRefused() {
+    void wrongSecretIsRefused()
+    {
         const Outcome o = runHandshake(m_lookup, u"admin"_s, u"alice"_s, u"Correct horse"_s);
         QVERIFY(!o.clientDone);
         QCOMPARE(o.serverState, ServerHandshake::State::Refused);
@@ -116,14 +123,16 @@ private slots:
         QCOMPARE(o.serverRefusal, u"wrong credentials"_s);
     }
 
-    void credentialOfAnotherRoleDoesNotWork() {
+    void credentialOfAnotherRoleDoesNotWork()
+    {
         // alice is an admin; the same name as a worker is an unknown login.
         const Outcome o = runHandshake(m_lookup, u"worker"_s, u"alice"_s, u"correct horse"_s);
         QCOMPARE(o.serverState, ServerHandshake::State::Refused);
         QCOMPARE(o.clientError, QString(kAuthFailedReason));
     }
 
-    void unknownNameLooksLikeWrongSecret() {
+    void unknownNameLooksLikeWrongSecret()
+    {
         const Outcome unknown = runHandshake(m_lookup, u"admin"_s, u"mallory"_s, u"guess"_s);
         const Outcome wrong = runHandshake(m_lookup, u"admin"_s, u"alice"_s, u"guess"_s);
         // Same path: a challenge of the same shape, then the same refusal text.
@@ -145,7 +154,8 @@ private slots:
         QCOMPARE(unknown.serverRefusal, u"wrong credentials (no such admin)"_s);
     }
 
-    void impostorServerIsDetected() {
+    void impostorServerIsDetected()
+    {
         // A server that does not know the credential cannot produce the server signature, even
         // when it accepts any proof.
         ClientHandshake client(u"admin"_s, u"alice"_s, u"correct horse"_s);
@@ -168,7 +178,8 @@ private slots:
         QCOMPARE(client.state(), ClientHandshake::State::Failed);
     }
 
-    void weakChallengeIsRefusedByTheClient() {
+    void weakChallengeIsRefusedByTheClient()
+    {
         // A fake server asking for 1 PBKDF2 round would make an offline attack on the proof cheap.
         ClientHandshake client(u"admin"_s, u"alice"_s, u"correct horse"_s);
         const Message hello = client.start();
@@ -182,7 +193,8 @@ private slots:
         QCOMPARE(r.error(), u"field 'iterations' of 'challenge' must be 4096 to 10000000, got 1"_s);
     }
 
-    void proofIsBoundToTheSession() {
+    void proofIsBoundToTheSession()
+    {
         // A proof captured from one session does not log in another (the server nonce differs).
         ClientHandshake client(u"admin"_s, u"alice"_s, u"correct horse"_s);
         ServerHandshake first(m_lookup);
@@ -199,7 +211,8 @@ private slots:
         QCOMPARE(replay.reply->text("reason"_L1), QString(kAuthFailedReason));
     }
 
-    void helloIsValidated_data() {
+    void helloIsValidated_data()
+    {
         QTest::addColumn<Message>("hello");
         QTest::addColumn<QString>("reason");
         auto hello = [](int proto) {
@@ -228,7 +241,8 @@ private slots:
         QTest::newRow("not a hello")
             << Message(u"req"_s) << u"expected 'hello' as the first message, got 'req'"_s;
     }
-    void helloIsValidated() {
+    void helloIsValidated()
+    {
         QFETCH(Message, hello);
         QFETCH(QString, reason);
         ServerHandshake server(m_lookup);
@@ -239,7 +253,8 @@ private slots:
         QCOMPARE(step.reply->text("reason"_L1), reason);
     }
 
-    void storedCredentialRoundTrip() {
+    void storedCredentialRoundTrip()
+    {
         const ScramCredential c = ScramCredential::derive(u"s3cret-Pässwörd"_s);
         const QString stored = c.toString();
         QVERIFY(stored.startsWith(u"scram-sha256$4096$"_s));
@@ -256,7 +271,8 @@ private slots:
         QVERIFY(runHandshake(lookup, u"admin"_s, u"carol"_s, u"s3cret-Pässwörd"_s).clientDone);
     }
 
-    void storedCredentialErrors_data() {
+    void storedCredentialErrors_data()
+    {
         QTest::addColumn<QString>("text");
         QTest::addColumn<QString>("error");
         const QString key = QString::fromLatin1(QByteArray(32, 'k').toBase64());
@@ -272,7 +288,8 @@ private slots:
         QTest::newRow("short key") << u"scram-sha256$4096$c2FsdA==$c2hvcnQ=$%1"_s.arg(key)
                                    << u"stored credential: stored key must be 32 bytes, got 5"_s;
     }
-    void storedCredentialErrors() {
+    void storedCredentialErrors()
+    {
         QFETCH(QString, text);
         QFETCH(QString, error);
         const auto r = ScramCredential::fromString(text);

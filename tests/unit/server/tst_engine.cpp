@@ -14,7 +14,6 @@
 using namespace kairos;
 using namespace kairos::server;
 
-
 class TstEngine : public QObject {
     Q_OBJECT
 
@@ -24,8 +23,8 @@ class TstEngine : public QObject {
     EngineConfig freshConfig()
     {
         EngineConfig config;
-        config.store = *StoreConfig::parse(
-            m_dir.filePath(QStringLiteral("engine-%1.db").arg(++m_dbCounter)));
+        config.store =
+            *StoreConfig::parse(m_dir.filePath(QStringLiteral("engine-%1.db").arg(++m_dbCounter)));
         config.serverZone = QTimeZone("UTC");
         config.localWorkerCapacity = 8;
         return config;
@@ -73,8 +72,8 @@ class TstEngine : public QObject {
         auto db = Database::open(store);
         QVERIFY2(db.ok(), qPrintable(db.error()));
         QSqlQuery q = (*db)->newQuery();
-        QVERIFY(q.prepare(QStringLiteral(
-            "UPDATE jobs SET updated_at_ms = ?, created_at_ms = ? WHERE id = ?")));
+        QVERIFY(q.prepare(
+            QStringLiteral("UPDATE jobs SET updated_at_ms = ?, created_at_ms = ? WHERE id = ?")));
         const qint64 t = nowMs() - agoMs;
         q.addBindValue(t);
         q.addBindValue(t);
@@ -183,7 +182,8 @@ private slots:
             if (i.trigger == TriggerKind::Misfire) {
                 QCOMPARE(i.fireTimeMs % 60000, 0);
                 QVERIFY(i.fireTimeMs < nowMs());
-                QVERIFY2(i.reason.contains(QStringLiteral("late")) || i.status == InstanceStatus::Succeeded,
+                QVERIFY2(i.reason.contains(QStringLiteral("late"))
+                             || i.status == InstanceStatus::Succeeded,
                          qPrintable(i.reason));
             }
         }
@@ -276,9 +276,10 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
                 const auto list = instancesOf(engine, job.id);
-                return list.size() == 2 && std::all_of(list.begin(), list.end(), [](const Instance &i) {
-                           return i.status == InstanceStatus::Succeeded;
-                       });
+                return list.size() == 2
+                       && std::all_of(list.begin(), list.end(), [](const Instance &i) {
+                              return i.status == InstanceStatus::Succeeded;
+                          });
             }(),
             10000);
         // Age one of them by two days.

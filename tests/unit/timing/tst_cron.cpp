@@ -12,13 +12,15 @@ using namespace kairos;
 
 namespace {
 
-qint64 utcMs(const QString &iso) {
+qint64 utcMs(const QString &iso)
+{
     const QDateTime dt = QDateTime::fromString(iso, Qt::ISODate);
     Q_ASSERT_X(dt.isValid() && dt.timeSpec() != Qt::LocalTime, "utcMs", qPrintable(iso));
     return dt.toMSecsSinceEpoch();
 }
 
-QStringList isoUtc(const QList<qint64> &times) {
+QStringList isoUtc(const QList<qint64> &times)
+{
     QStringList out;
     for (const qint64 t : times)
         out << QDateTime::fromMSecsSinceEpoch(t, Qt::UTC).toString(Qt::ISODate);
@@ -26,7 +28,8 @@ QStringList isoUtc(const QList<qint64> &times) {
 }
 
 // The next `count` fire times after `fromIso`, in UTC, as ISO strings.
-QStringList nextUtc(const QString &expr, const QString &fromIso, int count) {
+QStringList nextUtc(const QString &expr, const QString &fromIso, int count)
+{
     const auto times = nextFireTimes(expr, QStringLiteral("UTC"), utcMs(fromIso), count);
     if (!times.ok())
         return {QStringLiteral("ERROR: ") + times.error()};
@@ -55,7 +58,8 @@ private slots:
     void batchLine();
 };
 
-void TstCron::firesWhenExpected_data() {
+void TstCron::firesWhenExpected_data()
+{
     QTest::addColumn<QString>("expr");
     QTest::addColumn<QString>("from");
     QTest::addColumn<QStringList>("expected");
@@ -241,7 +245,8 @@ void TstCron::firesWhenExpected_data() {
                              << QStringList{"2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"};
 }
 
-void TstCron::firesWhenExpected() {
+void TstCron::firesWhenExpected()
+{
     QFETCH(QString, expr);
     QFETCH(QString, from);
     QFETCH(QStringList, expected);
@@ -253,7 +258,8 @@ void TstCron::firesWhenExpected() {
     QCOMPARE(nextUtc(expr, from, int(expected.size()) + (runsOut ? 2 : 0)), expected);
 }
 
-void TstCron::dialectFollowsFieldCount_data() {
+void TstCron::dialectFollowsFieldCount_data()
+{
     QTest::addColumn<QString>("expr");
     QTest::addColumn<int>("dialect");
     QTest::addColumn<bool>("pinned");
@@ -268,7 +274,8 @@ void TstCron::dialectFollowsFieldCount_data() {
     QTest::newRow("@hourly") << "@hourly" << int(CronDialect::Unix) << false;
 }
 
-void TstCron::dialectFollowsFieldCount() {
+void TstCron::dialectFollowsFieldCount()
+{
     QFETCH(QString, expr);
     QFETCH(int, dialect);
     QFETCH(bool, pinned);
@@ -279,7 +286,8 @@ void TstCron::dialectFollowsFieldCount() {
     QCOMPARE(parsed->expression(), expr);
 }
 
-void TstCron::refusesWithFieldMessage_data() {
+void TstCron::refusesWithFieldMessage_data()
+{
     QTest::addColumn<QString>("expr");
     QTest::addColumn<QString>("message");
     // The refusals Quartz would let through (or misread).
@@ -438,7 +446,8 @@ void TstCron::refusesWithFieldMessage_data() {
                                       "@monthly, @weekly, @daily, @midnight or @hourly)";
 }
 
-void TstCron::refusesWithFieldMessage() {
+void TstCron::refusesWithFieldMessage()
+{
     QFETCH(QString, expr);
     QFETCH(QString, message);
     const auto parsed = CronExpression::parse(expr);
@@ -446,7 +455,8 @@ void TstCron::refusesWithFieldMessage() {
     QCOMPARE(parsed.error(), message);
 }
 
-void TstCron::neverFiringExpressionEndsQuickly_data() {
+void TstCron::neverFiringExpressionEndsQuickly_data()
+{
     QTest::addColumn<QString>("expr");
     QTest::addColumn<QString>("zone");
     QTest::newRow("30 February") << "0 0 0 30 2 ?"
@@ -461,7 +471,8 @@ void TstCron::neverFiringExpressionEndsQuickly_data() {
                                 << "America/New_York";
 }
 
-void TstCron::neverFiringExpressionEndsQuickly() {
+void TstCron::neverFiringExpressionEndsQuickly()
+{
     QFETCH(QString, expr);
     QFETCH(QString, zone);
     const auto cron = CronExpression::parse(expr);
@@ -476,7 +487,8 @@ void TstCron::neverFiringExpressionEndsQuickly() {
     QVERIFY2(timer.elapsed() < 2000, qPrintable(QString::number(timer.elapsed())));
 }
 
-void TstCron::fireTimesAreStrictlyAfterAndWholeSeconds() {
+void TstCron::fireTimesAreStrictlyAfterAndWholeSeconds()
+{
     const auto cron = CronExpression::parse(QStringLiteral("0 0 12 * * ?"));
     QVERIFY(cron.ok());
     const QTimeZone utc(QByteArrayLiteral("UTC"));
@@ -488,7 +500,8 @@ void TstCron::fireTimesAreStrictlyAfterAndWholeSeconds() {
     QCOMPARE(cron->nextAfter(-5000, utc), utcMs(QStringLiteral("1970-01-01T12:00:00Z")));
 }
 
-void TstCron::yearRangeRunsOutAfterLastYear() {
+void TstCron::yearRangeRunsOutAfterLastYear()
+{
     // Performance sanity from the brief: 1,000 next times of a 100-year expression must end,
     // with exactly the 100 fires it has.
     for (const char *zone : {"UTC", "America/New_York"}) {
@@ -503,7 +516,8 @@ void TstCron::yearRangeRunsOutAfterLastYear() {
     }
 }
 
-void TstCron::frequentExpressionOverManyFiresTerminates() {
+void TstCron::frequentExpressionOverManyFiresTerminates()
+{
     // Every 15 minutes for ~104 days, across New York's spring-forward gap: consecutive fires
     // stay exactly 15 real minutes apart (01:45 EST -> 03:00 EDT is 15 minutes), none repeats.
     const auto times =
@@ -515,7 +529,8 @@ void TstCron::frequentExpressionOverManyFiresTerminates() {
         QCOMPARE(times->at(i) - times->at(i - 1), qint64(15 * 60 * 1000));
 }
 
-void TstCron::nextFireTimesReportsBadInput_data() {
+void TstCron::nextFireTimesReportsBadInput_data()
+{
     QTest::addColumn<QString>("expr");
     QTest::addColumn<QString>("zone");
     QTest::addColumn<int>("count");
@@ -528,7 +543,8 @@ void TstCron::nextFireTimesReportsBadInput_data() {
                                     << "UTC" << -1 << "count: must be 0-100000, got -1";
 }
 
-void TstCron::nextFireTimesReportsBadInput() {
+void TstCron::nextFireTimesReportsBadInput()
+{
     QFETCH(QString, expr);
     QFETCH(QString, zone);
     QFETCH(int, count);
@@ -538,7 +554,8 @@ void TstCron::nextFireTimesReportsBadInput() {
     QCOMPARE(times.error(), message);
 }
 
-void TstCron::batchLine_data() {
+void TstCron::batchLine_data()
+{
     QTest::addColumn<QString>("line");
     QTest::addColumn<int>("count");
     QTest::addColumn<QString>("expected");
@@ -547,8 +564,8 @@ void TstCron::batchLine_data() {
         return QString::number(utcMs(QString::fromLatin1(iso)));
     };
     QTest::newRow("three fires") << "0 0 12 * * ?\tUTC\t" + jan1 << 3
-                                 << ms("2026-01-01T12:00:00Z") + '\t' + ms("2026-01-02T12:00:00Z") +
-                                        '\t' + ms("2026-01-03T12:00:00Z");
+                                 << ms("2026-01-01T12:00:00Z") + '\t' + ms("2026-01-02T12:00:00Z")
+                                        + '\t' + ms("2026-01-03T12:00:00Z");
     QTest::newRow("zone is honoured")
         << "0 9 * * *\tAmerica/New_York\t" + jan1 << 2
         << ms("2026-01-01T14:00:00Z") + '\t' + ms("2026-01-02T14:00:00Z");
@@ -568,7 +585,8 @@ void TstCron::batchLine_data() {
         << "INVALID\tinput: expected EXPR<TAB>ZONE<TAB>FROM_EPOCH_MS, got 2 field(s)";
 }
 
-void TstCron::batchLine() {
+void TstCron::batchLine()
+{
     QFETCH(QString, line);
     QFETCH(int, count);
     QFETCH(QString, expected);

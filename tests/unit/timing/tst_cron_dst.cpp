@@ -26,7 +26,8 @@ using namespace kairos;
 
 namespace {
 
-qint64 instantMs(const QString &isoWithOffset) {
+qint64 instantMs(const QString &isoWithOffset)
+{
     const QDateTime dt = QDateTime::fromString(isoWithOffset, Qt::ISODate);
     Q_ASSERT_X(dt.isValid() && dt.timeSpec() != Qt::LocalTime, "instantMs",
                qPrintable(isoWithOffset));
@@ -34,7 +35,8 @@ qint64 instantMs(const QString &isoWithOffset) {
 }
 
 // Qt's own rendering of each instant in the zone: independent of formatLocalIso.
-QStringList qtIso(const QList<qint64> &times, const QTimeZone &zone) {
+QStringList qtIso(const QList<qint64> &times, const QTimeZone &zone)
+{
     QStringList out;
     for (const qint64 t : times)
         out << QDateTime::fromMSecsSinceEpoch(t, zone).toString(Qt::ISODate);
@@ -58,7 +60,8 @@ private slots:
     void instantForWallAppliesTheSameRules();
 };
 
-void TstCronDst::initTestCase() {
+void TstCronDst::initTestCase()
+{
     // Make sure the zone data knows the transitions this file is built on.
     const QTimeZone ny(QByteArrayLiteral("America/New_York"));
     const QTimeZone lh(QByteArrayLiteral("Australia/Lord_Howe"));
@@ -73,7 +76,8 @@ void TstCronDst::initTestCase() {
     QCOMPARE(lhFall.offsetFromUtc, 10 * 3600 + 1800);
 }
 
-void TstCronDst::firesThroughTransitions_data() {
+void TstCronDst::firesThroughTransitions_data()
+{
     QTest::addColumn<QString>("zone");
     QTest::addColumn<QString>("expr");
     QTest::addColumn<QString>("from");
@@ -200,7 +204,8 @@ void TstCronDst::firesThroughTransitions_data() {
         << QStringList{"2026-10-04T02:30:00+11:00", "2026-10-05T02:15:00+11:00"};
 }
 
-void TstCronDst::firesThroughTransitions() {
+void TstCronDst::firesThroughTransitions()
+{
     QFETCH(QString, zone);
     QFETCH(QString, expr);
     QFETCH(QString, from);
@@ -217,7 +222,8 @@ void TstCronDst::firesThroughTransitions() {
     QCOMPARE(*times, expectedMs);
 }
 
-void TstCronDst::everyFifteenMinutesKeepsRhythmThroughFallBack() {
+void TstCronDst::everyFifteenMinutesKeepsRhythmThroughFallBack()
+{
     // From 01:00 EDT up to (not including) 02:00 EST there are 8 fires, 15 real minutes apart:
     // four in the EDT pass and four in the EST pass; no 2-hour hole, no doubled instant.
     const QTimeZone ny(QByteArrayLiteral("America/New_York"));
@@ -235,7 +241,8 @@ void TstCronDst::everyFifteenMinutesKeepsRhythmThroughFallBack() {
     QCOMPARE(end - fires.last(), qint64(15 * 60 * 1000));
 }
 
-void TstCronDst::pinnedJobFiresOncePerDayAroundTransitions_data() {
+void TstCronDst::pinnedJobFiresOncePerDayAroundTransitions_data()
+{
     QTest::addColumn<QString>("zone");
     QTest::addColumn<QString>("expr");
     QTest::addColumn<QString>("from");
@@ -253,7 +260,8 @@ void TstCronDst::pinnedJobFiresOncePerDayAroundTransitions_data() {
                                                    << "2026-10-01T00:00:00+10:30";
 }
 
-void TstCronDst::pinnedJobFiresOncePerDayAroundTransitions() {
+void TstCronDst::pinnedJobFiresOncePerDayAroundTransitions()
+{
     // A daily job fires exactly once on each local date, transition day included.
     QFETCH(QString, zone);
     QFETCH(QString, expr);
@@ -271,7 +279,8 @@ void TstCronDst::pinnedJobFiresOncePerDayAroundTransitions() {
     }
 }
 
-void TstCronDst::formatLocalIsoShowsOffset_data() {
+void TstCronDst::formatLocalIsoShowsOffset_data()
+{
     QTest::addColumn<QString>("instant");
     QTest::addColumn<QString>("zone");
     QTest::addColumn<QString>("expected");
@@ -295,14 +304,16 @@ void TstCronDst::formatLocalIsoShowsOffset_data() {
                                  << "1969-12-31T23:59:59+00:00";
 }
 
-void TstCronDst::formatLocalIsoShowsOffset() {
+void TstCronDst::formatLocalIsoShowsOffset()
+{
     QFETCH(QString, instant);
     QFETCH(QString, zone);
     QFETCH(QString, expected);
     QCOMPARE(formatLocalIso(instantMs(instant), QTimeZone(zone.toUtf8())), expected);
 }
 
-void TstCronDst::instantForWallAppliesTheSameRules_data() {
+void TstCronDst::instantForWallAppliesTheSameRules_data()
+{
     QTest::addColumn<QString>("zone");
     QTest::addColumn<QString>("wall");
     QTest::addColumn<QString>("expected");
@@ -326,7 +337,8 @@ void TstCronDst::instantForWallAppliesTheSameRules_data() {
                                              << "2026-04-05T01:40:00+11:00";
 }
 
-void TstCronDst::instantForWallAppliesTheSameRules() {
+void TstCronDst::instantForWallAppliesTheSameRules()
+{
     QFETCH(QString, zone);
     QFETCH(QString, wall);
     QFETCH(QString, expected);

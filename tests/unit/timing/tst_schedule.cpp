@@ -12,13 +12,15 @@ using namespace kairos;
 
 namespace {
 
-qint64 at(const char *iso) {
+qint64 at(const char *iso)
+{
     const QDateTime dt = QDateTime::fromString(QString::fromLatin1(iso), Qt::ISODateWithMs);
     Q_ASSERT_X(dt.isValid() && dt.timeSpec() != Qt::LocalTime, "at", iso);
     return dt.toMSecsSinceEpoch();
 }
 
-Job job(TimingType type, const QString &expression, const QString &zone = QStringLiteral("UTC")) {
+Job job(TimingType type, const QString &expression, const QString &zone = QStringLiteral("UTC"))
+{
     Job j;
     j.name = QStringLiteral("t");
     j.timingType = type;
@@ -27,14 +29,16 @@ Job job(TimingType type, const QString &expression, const QString &zone = QStrin
     return j;
 }
 
-Schedule schedule(const Job &j) {
+Schedule schedule(const Job &j)
+{
     auto s = Schedule::fromJob(j, QTimeZone(QByteArrayLiteral("UTC")));
     if (!s.ok())
         qFatal("Schedule::fromJob failed: %s", qPrintable(s.error()));
     return *s;
 }
 
-QList<qint64> times(std::initializer_list<const char *> isos) {
+QList<qint64> times(std::initializer_list<const char *> isos)
+{
     QList<qint64> out;
     for (const char *iso : isos)
         out << at(iso);
@@ -70,7 +74,8 @@ private slots:
     void misfiresOfOtherTypes();
 };
 
-void TstSchedule::parsesDurations_data() {
+void TstSchedule::parsesDurations_data()
+{
     QTest::addColumn<QString>("text");
     QTest::addColumn<qint64>("ms");
     QTest::newRow("plain ms") << "1500" << qint64(1500);
@@ -83,7 +88,8 @@ void TstSchedule::parsesDurations_data() {
     QTest::newRow("one ms") << "1" << qint64(1);
 }
 
-void TstSchedule::parsesDurations() {
+void TstSchedule::parsesDurations()
+{
     QFETCH(QString, text);
     QFETCH(qint64, ms);
     const auto parsed = parseDurationMs(text);
@@ -91,7 +97,8 @@ void TstSchedule::parsesDurations() {
     QCOMPARE(*parsed, ms);
 }
 
-void TstSchedule::refusesBadTiming_data() {
+void TstSchedule::refusesBadTiming_data()
+{
     QTest::addColumn<int>("type");
     QTest::addColumn<QString>("expression");
     QTest::addColumn<QString>("zone");
@@ -153,7 +160,8 @@ void TstSchedule::refusesBadTiming_data() {
         << "UTC" << qint64(-1) << qint64(0) << "timing.windowStartMs: must not be negative";
 }
 
-void TstSchedule::refusesBadTiming() {
+void TstSchedule::refusesBadTiming()
+{
     QFETCH(int, type);
     QFETCH(QString, expression);
     QFETCH(QString, zone);
@@ -168,7 +176,8 @@ void TstSchedule::refusesBadTiming() {
     QCOMPARE(s.error(), message);
 }
 
-void TstSchedule::cronFiresInTheJobZone() {
+void TstSchedule::cronFiresInTheJobZone()
+{
     // 09:00 in New York is 14:00Z in winter and 13:00Z in summer.
     const Schedule s = schedule(
         job(TimingType::Cron, QStringLiteral("0 0 9 * * ?"), QStringLiteral("America/New_York")));
@@ -178,7 +187,8 @@ void TstSchedule::cronFiresInTheJobZone() {
     QCOMPARE(s.nextFireAfter(at("2026-07-10T00:00:00Z")), at("2026-07-10T13:00:00Z"));
 }
 
-void TstSchedule::emptyZoneMeansServerZone() {
+void TstSchedule::emptyZoneMeansServerZone()
+{
     const auto s = Schedule::fromJob(job(TimingType::Cron, QStringLiteral("0 0 9 * * ?"), {}),
                                      QTimeZone(QByteArrayLiteral("Asia/Tokyo")));
     QVERIFY2(s.ok(), qPrintable(s.error()));
@@ -186,7 +196,8 @@ void TstSchedule::emptyZoneMeansServerZone() {
     QCOMPARE(s->nextFireAfter(at("2026-01-10T12:00:00Z")), at("2026-01-11T00:00:00Z"));
 }
 
-void TstSchedule::cronHonoursWindow() {
+void TstSchedule::cronHonoursWindow()
+{
     Job j = job(TimingType::Cron, QStringLiteral("0 0 * * * ?"));
     j.windowStartMs = at("2026-01-01T10:30:00Z");
     j.windowEndMs = at("2026-01-01T13:00:00Z"); // inclusive: a fire at the end still counts
@@ -201,7 +212,8 @@ void TstSchedule::cronHonoursWindow() {
     QCOMPARE(schedule(j).nextFireAfter(at("2026-01-01T00:00:00Z")), at("2026-01-01T10:00:00Z"));
 }
 
-void TstSchedule::fixedRateIsAnchoredToWindowStart() {
+void TstSchedule::fixedRateIsAnchoredToWindowStart()
+{
     Job j = job(TimingType::FixedRate, QStringLiteral("5m"));
     j.windowStartMs = at("2026-01-01T10:02:00Z");
     j.windowEndMs = at("2026-01-01T10:20:00Z");
@@ -222,7 +234,8 @@ void TstSchedule::fixedRateIsAnchoredToWindowStart() {
     QCOMPARE(s.nextFireAfter(at("2026-01-01T10:17:00Z"), ignoredAnchor), std::optional<qint64>());
 }
 
-void TstSchedule::fixedRateUsesGivenAnchorWithoutWindow() {
+void TstSchedule::fixedRateUsesGivenAnchorWithoutWindow()
+{
     const Schedule s = schedule(job(TimingType::FixedRate, QStringLiteral("1500")));
     const qint64 anchor = 1000000;
     QCOMPARE(s.nextFireAfter(0, anchor), anchor);
@@ -233,7 +246,8 @@ void TstSchedule::fixedRateUsesGivenAnchorWithoutWindow() {
     QCOMPARE(s.nextFireAfter(anchor + 1500 * 1000 + 7, anchor), anchor + 1500 * 1001);
 }
 
-void TstSchedule::fixedRateOneArgumentUsesCreationTime() {
+void TstSchedule::fixedRateOneArgumentUsesCreationTime()
+{
     Job j = job(TimingType::FixedRate, QStringLiteral("1h"));
     j.createdAtMs = at("2026-01-01T10:17:00Z");
     const Schedule s = schedule(j);
@@ -241,7 +255,8 @@ void TstSchedule::fixedRateOneArgumentUsesCreationTime() {
     QCOMPARE(s.nextFireAfter(at("2026-01-01T12:00:00Z")), at("2026-01-01T12:17:00Z"));
 }
 
-void TstSchedule::fixedDelayFollowsRunEnd() {
+void TstSchedule::fixedDelayFollowsRunEnd()
+{
     Job j = job(TimingType::FixedDelay, QStringLiteral("30s"));
     j.windowStartMs = at("2026-01-01T10:00:00Z");
     j.windowEndMs = at("2026-01-01T11:00:00Z");
@@ -264,7 +279,8 @@ void TstSchedule::fixedDelayFollowsRunEnd() {
              std::optional<qint64>());
 }
 
-void TstSchedule::oneShotFiresOnce_data() {
+void TstSchedule::oneShotFiresOnce_data()
+{
     QTest::addColumn<QString>("expression");
     QTest::addColumn<QString>("zone");
     QTest::addColumn<qint64>("fire");
@@ -292,7 +308,8 @@ void TstSchedule::oneShotFiresOnce_data() {
                                         << "Asia/Tokyo" << qint64(1782900000000);
 }
 
-void TstSchedule::oneShotFiresOnce() {
+void TstSchedule::oneShotFiresOnce()
+{
     QFETCH(QString, expression);
     QFETCH(QString, zone);
     QFETCH(qint64, fire);
@@ -303,7 +320,8 @@ void TstSchedule::oneShotFiresOnce() {
     QCOMPARE(s.nextFireAfter(fire), std::optional<qint64>());
 }
 
-void TstSchedule::oneShotOutsideWindowNeverFires() {
+void TstSchedule::oneShotOutsideWindowNeverFires()
+{
     Job j = job(TimingType::OneShot, QStringLiteral("2026-07-01T09:00:00Z"));
     j.windowEndMs = at("2026-06-30T00:00:00Z");
     QCOMPARE(schedule(j).nextFireAfter(0), std::optional<qint64>());
@@ -312,13 +330,15 @@ void TstSchedule::oneShotOutsideWindowNeverFires() {
     QCOMPARE(schedule(j).nextFireAfter(0), std::optional<qint64>());
 }
 
-void TstSchedule::apiNeverFiresOnItsOwn() {
+void TstSchedule::apiNeverFiresOnItsOwn()
+{
     const Schedule s = schedule(job(TimingType::Api, {}));
     QCOMPARE(s.nextFireAfter(0), std::optional<qint64>());
     QCOMPARE(missedFireTimes(s, 0, at("2026-01-01T00:00:00Z"), 10), QList<qint64>());
 }
 
-void TstSchedule::missedFireTimesAreEarliestFirstAndCapped() {
+void TstSchedule::missedFireTimesAreEarliestFirstAndCapped()
+{
     const Schedule s = schedule(job(TimingType::Cron, QStringLiteral("0 */10 * * * ?")));
     const qint64 last = at("2026-01-01T00:00:00Z");
     const qint64 now = at("2026-01-01T01:05:00Z");
@@ -330,7 +350,8 @@ void TstSchedule::missedFireTimesAreEarliestFirstAndCapped() {
     QCOMPARE(missedFireTimes(s, last, now, 0), QList<qint64>());
 }
 
-void TstSchedule::missedFireTimesBoundaries() {
+void TstSchedule::missedFireTimesBoundaries()
+{
     // (last, now]: the last recorded fire is not missed again, a fire exactly at now is.
     const Schedule s = schedule(job(TimingType::Cron, QStringLiteral("0 */10 * * * ?")));
     QCOMPARE(missedFireTimes(s, at("2026-01-01T00:10:00Z"), at("2026-01-01T00:30:00Z"), 10),
@@ -345,7 +366,8 @@ void TstSchedule::missedFireTimesBoundaries() {
              at("2026-01-01T00:30:00Z"));
 }
 
-void TstSchedule::latestMissedFireTimeAfterLongOutage() {
+void TstSchedule::latestMissedFireTimeAfterLongOutage()
+{
     // An every-second job down for a week: the latest missed fire is the last whole second.
     const Schedule everySecond = schedule(job(TimingType::Cron, QStringLiteral("* * * * * ?")));
     QCOMPARE(latestMissedFireTime(everySecond, at("2026-01-01T00:00:00Z"),
@@ -365,7 +387,8 @@ void TstSchedule::latestMissedFireTimeAfterLongOutage() {
              std::optional<qint64>());
 }
 
-void TstSchedule::misfirePolicies() {
+void TstSchedule::misfirePolicies()
+{
     const Schedule s = schedule(job(TimingType::Cron, QStringLiteral("0 0 * * * ?")));
     const qint64 last = at("2026-01-01T00:00:00Z");
     const qint64 now = at("2026-01-01T05:30:00Z"); // missed 01:00 .. 05:00
@@ -380,7 +403,8 @@ void TstSchedule::misfirePolicies() {
         QCOMPARE(misfireCatchUp(s, policy, 10, last, at("2026-01-01T00:59:59Z")), QList<qint64>());
 }
 
-void TstSchedule::misfiresOfOtherTypes() {
+void TstSchedule::misfiresOfOtherTypes()
+{
     Job rate = job(TimingType::FixedRate, QStringLiteral("1h"));
     rate.createdAtMs = at("2026-01-01T00:15:00Z");
     QCOMPARE(

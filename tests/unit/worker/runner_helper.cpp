@@ -6,7 +6,8 @@
 #include <QCoreApplication>
 #include <QTextStream>
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     QCoreApplication app(argc, argv);
     if (argc != 2) {
         QTextStream(stderr) << "usage: kairos-test-runner-helper SCRIPT\n";

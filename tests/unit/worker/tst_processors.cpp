@@ -17,7 +17,8 @@ using namespace kairos::test;
 
 namespace {
 
-TaskSpec makeSpec(ProcessorKind kind, const QJsonObject &config) {
+TaskSpec makeSpec(ProcessorKind kind, const QJsonObject &config)
+{
     TaskSpec spec;
     spec.instanceId = 42;
     spec.attempt = 2;
@@ -28,11 +29,13 @@ TaskSpec makeSpec(ProcessorKind kind, const QJsonObject &config) {
     return spec;
 }
 
-TaskSpec shellSpec(const QString &script) {
+TaskSpec shellSpec(const QString &script)
+{
     return makeSpec(ProcessorKind::Shell, QJsonObject{{QStringLiteral("script"), script}});
 }
 
-std::unique_ptr<ProcessorRun> create(const TaskSpec &spec) {
+std::unique_ptr<ProcessorRun> create(const TaskSpec &spec)
+{
     auto run = createProcessorRun(spec, ProcessorContext{});
     if (!run) {
         qWarning() << "createProcessorRun:" << run.error();
@@ -41,13 +44,15 @@ std::unique_ptr<ProcessorRun> create(const TaskSpec &spec) {
     return std::move(run).value();
 }
 
-QString quoted(const QString &path) {
+QString quoted(const QString &path)
+{
     return QLatin1Char('\'') + path + QLatin1Char('\'');
 }
 
 // A script that records its own pid and a background child's pid (atomically, via mv), then
 // waits in the foreground.
-QString pidRecordingScript(const QString &dir, const QString &tail = QStringLiteral("sleep 30")) {
+QString pidRecordingScript(const QString &dir, const QString &tail = QStringLiteral("sleep 30"))
+{
     return QStringLiteral("echo $$ > %1/script.tmp && mv %1/script.tmp %1/script.pid\n"
                           "sleep 30 &\n"
                           "echo $! > %1/bg.tmp && mv %1/bg.tmp %1/bg.pid\n"
@@ -66,7 +71,8 @@ public:
         QByteArray body;
     };
 
-    TinyHttpServer() {
+    TinyHttpServer()
+    {
         QVERIFY(m_server.listen(QHostAddress::LocalHost, 0));
         connect(&m_server, &QTcpServer::newConnection, this, [this] {
             while (QTcpSocket *socket = m_server.nextPendingConnection()) {
@@ -76,14 +82,16 @@ public:
         });
     }
 
-    QString url(const QString &path) const {
+    QString url(const QString &path) const
+    {
         return QStringLiteral("http://127.0.0.1:%1%2").arg(m_server.serverPort()).arg(path);
     }
 
     QList<Request> requests;
 
 private:
-    void onData(QTcpSocket *socket) {
+    void onData(QTcpSocket *socket)
+    {
         QByteArray &buf = m_buffers[socket];
         buf += socket->readAll();
         const qsizetype headEnd = buf.indexOf("\r\n\r\n");
@@ -125,9 +133,9 @@ private:
             status = 404;
             reason = "Not Found";
         }
-        socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reason +
-                      "\r\nContent-Length: " + QByteArray::number(body.size()) +
-                      "\r\nConnection: close\r\n\r\n" + body);
+        socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reason
+                      + "\r\nContent-Length: " + QByteArray::number(body.size())
+                      + "\r\nConnection: close\r\n\r\n" + body);
         socket->disconnectFromHost();
     }
 
@@ -139,8 +147,10 @@ private:
 class RuleBreakingRun final : public ProcessorRun {
 public:
     explicit RuleBreakingRun(const TaskSpec &spec)
-        : ProcessorRun(spec) {}
-    void start() override {
+        : ProcessorRun(spec)
+    {}
+    void start() override
+    {
         log(LogStream::Stdout, QStringLiteral("before"));
         firstFinish = finish(InstanceStatus::Succeeded, QStringLiteral("first"));
         secondFinish = finish(InstanceStatus::Failed, QStringLiteral("second"));
@@ -193,7 +203,8 @@ private slots:
     void cancelRacingShellCompletionFinishesOnce();
 };
 
-void TstProcessors::shellOutcome_data() {
+void TstProcessors::shellOutcome_data()
+{
     QTest::addColumn<QString>("script");
     QTest::addColumn<InstanceStatus>("status");
     QTest::addColumn<QString>("result");
@@ -212,7 +223,8 @@ void TstProcessors::shellOutcome_data() {
         << "yes | head -n 2 >/dev/null; echo ok" << InstanceStatus::Succeeded << "ok";
 }
 
-void TstProcessors::shellOutcome() {
+void TstProcessors::shellOutcome()
+{
     QFETCH(QString, script);
     QFETCH(InstanceStatus, status);
     QFETCH(QString, result);
@@ -225,7 +237,8 @@ void TstProcessors::shellOutcome() {
     QCOMPARE(rec.result, result);
 }
 
-void TstProcessors::shellLogsStdoutAndStderr() {
+void TstProcessors::shellLogsStdoutAndStderr()
+{
     auto run = create(shellSpec(QStringLiteral(
         "echo out1\necho err1 >&2\nprintf 'a\\r\\nb\\n'\necho err2 >&2\nprintf 'no newline'")));
     QVERIFY(run);
@@ -238,7 +251,8 @@ void TstProcessors::shellLogsStdoutAndStderr() {
     QCOMPARE(rec.result, QStringLiteral("no newline"));
 }
 
-void TstProcessors::shellCutsOverlongLines() {
+void TstProcessors::shellCutsOverlongLines()
+{
     // 200,000 bytes without a newline: three full 64 KiB pieces and the rest.
     auto run =
         create(shellSpec(QStringLiteral("head -c 200000 /dev/zero | tr '\\0' a; echo; echo end")));
@@ -254,7 +268,8 @@ void TstProcessors::shellCutsOverlongLines() {
     QCOMPARE(out.last(), QStringLiteral("end"));
 }
 
-void TstProcessors::shellEnvironmentCarriesParams() {
+void TstProcessors::shellEnvironmentCarriesParams()
+{
     TaskSpec spec = shellSpec(QStringLiteral(
         "echo \"id=$KAIROS_INSTANCE_ID attempt=$KAIROS_ATTEMPT task=$KAIROS_TASK_ID\"\n"
         "echo \"job=$KAIROS_JOB_NAME\"\n"
@@ -286,7 +301,8 @@ void TstProcessors::shellEnvironmentCarriesParams() {
                                            }));
 }
 
-void TstProcessors::shellTimeoutKillsWholeGroup() {
+void TstProcessors::shellTimeoutKillsWholeGroup()
+{
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     auto run = create(shellSpec(pidRecordingScript(dir.path())));
@@ -295,8 +311,8 @@ void TstProcessors::shellTimeoutKillsWholeGroup() {
     run->start();
     qint64 scriptPid = 0;
     qint64 bgPid = 0;
-    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0 &&
-                                 (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
+    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0
+                                 && (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
                              10000);
     QVERIFY(processAlive(scriptPid));
     QVERIFY(processAlive(bgPid));
@@ -307,7 +323,8 @@ void TstProcessors::shellTimeoutKillsWholeGroup() {
     QTRY_VERIFY_WITH_TIMEOUT(!processAlive(scriptPid) && !processAlive(bgPid), 5000);
 }
 
-void TstProcessors::shellCancelKillsWholeGroup() {
+void TstProcessors::shellCancelKillsWholeGroup()
+{
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     auto run = create(shellSpec(pidRecordingScript(dir.path())));
@@ -316,8 +333,8 @@ void TstProcessors::shellCancelKillsWholeGroup() {
     run->start();
     qint64 scriptPid = 0;
     qint64 bgPid = 0;
-    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0 &&
-                                 (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
+    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0
+                                 && (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
                              10000);
     run->cancel(QStringLiteral("canceled by alice"));
     QTRY_COMPARE_WITH_TIMEOUT(rec.finishCount, 1, 10000);
@@ -327,20 +344,21 @@ void TstProcessors::shellCancelKillsWholeGroup() {
     QTRY_VERIFY_WITH_TIMEOUT(!processAlive(scriptPid) && !processAlive(bgPid), 5000);
 }
 
-void TstProcessors::shellIgnoringSigtermIsKilledAfterGrace() {
+void TstProcessors::shellIgnoringSigtermIsKilledAfterGrace()
+{
     // An ignored SIGTERM is inherited by the background child too: only SIGKILL ends them.
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     auto run = create(
-        shellSpec(QStringLiteral("trap '' TERM\n") +
-                  pidRecordingScript(dir.path(), QStringLiteral("while :; do sleep 1; done"))));
+        shellSpec(QStringLiteral("trap '' TERM\n")
+                  + pidRecordingScript(dir.path(), QStringLiteral("while :; do sleep 1; done"))));
     QVERIFY(run);
     RunRecorder rec(run.get());
     run->start();
     qint64 scriptPid = 0;
     qint64 bgPid = 0;
-    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0 &&
-                                 (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
+    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0
+                                 && (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
                              10000);
     QElapsedTimer clock;
     clock.start();
@@ -352,7 +370,8 @@ void TstProcessors::shellIgnoringSigtermIsKilledAfterGrace() {
     QTRY_VERIFY_WITH_TIMEOUT(!processAlive(scriptPid) && !processAlive(bgPid), 5000);
 }
 
-void TstProcessors::shellBackgroundJobsEndWithScript() {
+void TstProcessors::shellBackgroundJobsEndWithScript()
+{
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     auto run = create(shellSpec(
@@ -369,7 +388,8 @@ void TstProcessors::shellBackgroundJobsEndWithScript() {
     QTRY_VERIFY_WITH_TIMEOUT(!processAlive(bgPid), 5000);
 }
 
-void TstProcessors::shellLargeScriptRuns() {
+void TstProcessors::shellLargeScriptRuns()
+{
     // Over the 128 KiB single-argument limit of execve: goes through a temporary file.
     const QString padding = QStringLiteral("# ") + QString(200, QLatin1Char('x')) + "\n";
     QString script;
@@ -385,7 +405,8 @@ void TstProcessors::shellLargeScriptRuns() {
     QCOMPARE(rec.result, QStringLiteral("big script, nightly-report"));
 }
 
-void TstProcessors::shellMissingShellFails() {
+void TstProcessors::shellMissingShellFails()
+{
     TaskSpec spec = shellSpec(QStringLiteral("echo hi"));
     spec.config.insert(QStringLiteral("shell"), QStringLiteral("/nonexistent/sh"));
     auto run = create(spec);
@@ -399,7 +420,8 @@ void TstProcessors::shellMissingShellFails() {
              qPrintable(rec.texts(LogStream::Stderr).join('\n')));
 }
 
-void TstProcessors::shellMissingExecHelperFailsClearly() {
+void TstProcessors::shellMissingExecHelperFailsClearly()
+{
     qputenv("KAIROS_EXEC", "/nonexistent/kairos-exec");
     auto run = create(shellSpec(QStringLiteral("echo hi")));
     QVERIFY(run);
@@ -417,7 +439,8 @@ void TstProcessors::shellMissingExecHelperFailsClearly() {
     QVERIFY(found->endsWith(QLatin1String("/kairos-exec")));
 }
 
-void TstProcessors::paramVariableNames_data() {
+void TstProcessors::paramVariableNames_data()
+{
     QTest::addColumn<QString>("key");
     QTest::addColumn<QString>("name");
     QTest::newRow("lower") << "region"
@@ -428,13 +451,15 @@ void TstProcessors::paramVariableNames_data() {
                                << "KAIROS_PARAM_GR__E";
 }
 
-void TstProcessors::paramVariableNames() {
+void TstProcessors::paramVariableNames()
+{
     QFETCH(QString, key);
     QFETCH(QString, name);
     QCOMPARE(paramVariableName(key), name);
 }
 
-void TstProcessors::http_data() {
+void TstProcessors::http_data()
+{
     QTest::addColumn<QString>("path");
     QTest::addColumn<QJsonValue>("expectedStatus");
     QTest::addColumn<InstanceStatus>("status");
@@ -451,7 +476,8 @@ void TstProcessors::http_data() {
                          << "expected a 2xx status but got 404";
 }
 
-void TstProcessors::http() {
+void TstProcessors::http()
+{
     QFETCH(QString, path);
     QFETCH(QJsonValue, expectedStatus);
     QFETCH(InstanceStatus, status);
@@ -472,7 +498,8 @@ void TstProcessors::http() {
     QVERIFY2(system.value(1).startsWith("HTTP/1.1 "), qPrintable(system.join('\n')));
 }
 
-void TstProcessors::httpSendsMethodHeadersAndBody() {
+void TstProcessors::httpSendsMethodHeadersAndBody()
+{
     TinyHttpServer server;
     const QJsonObject config{
         {QStringLiteral("method"), QStringLiteral("post")},
@@ -497,7 +524,8 @@ void TstProcessors::httpSendsMethodHeadersAndBody() {
     QCOMPARE(rec.result, QStringLiteral("HTTP/1.1 200 OK\n{\"report\":\"daily\"}"));
 }
 
-void TstProcessors::httpResultKeepsFirst4KiB() {
+void TstProcessors::httpResultKeepsFirst4KiB()
+{
     TinyHttpServer server;
     auto run =
         create(makeSpec(ProcessorKind::Http,
@@ -512,7 +540,8 @@ void TstProcessors::httpResultKeepsFirst4KiB() {
              qPrintable(rec.texts(LogStream::System).join('\n')));
 }
 
-void TstProcessors::httpRequestTimeout() {
+void TstProcessors::httpRequestTimeout()
+{
     TinyHttpServer server;
     auto run =
         create(makeSpec(ProcessorKind::Http,
@@ -526,7 +555,8 @@ void TstProcessors::httpRequestTimeout() {
     QCOMPARE(rec.result, QStringLiteral("HTTP request timed out after 300 ms"));
 }
 
-void TstProcessors::httpCancel() {
+void TstProcessors::httpCancel()
+{
     TinyHttpServer server;
     auto run =
         create(makeSpec(ProcessorKind::Http,
@@ -541,7 +571,8 @@ void TstProcessors::httpCancel() {
     QCOMPARE(rec.result, QStringLiteral("canceled by bob"));
 }
 
-void TstProcessors::httpConnectionRefused() {
+void TstProcessors::httpConnectionRefused()
+{
     quint16 port = 0;
     {
         QTcpServer closed;
@@ -559,7 +590,8 @@ void TstProcessors::httpConnectionRefused() {
              qPrintable(rec.result));
 }
 
-void TstProcessors::echo_data() {
+void TstProcessors::echo_data()
+{
     QTest::addColumn<QJsonObject>("config");
     QTest::addColumn<QString>("jobParams");
     QTest::addColumn<QString>("instanceParams");
@@ -578,7 +610,8 @@ void TstProcessors::echo_data() {
                                    << "";
 }
 
-void TstProcessors::echo() {
+void TstProcessors::echo()
+{
     QFETCH(QJsonObject, config);
     QFETCH(QString, jobParams);
     QFETCH(QString, instanceParams);
@@ -597,7 +630,8 @@ void TstProcessors::echo() {
     QCOMPARE(rec.texts(LogStream::Stdout), QStringList{expected});
 }
 
-void TstProcessors::sleep_data() {
+void TstProcessors::sleep_data()
+{
     QTest::addColumn<QJsonObject>("config");
     QTest::addColumn<int>("attempt");
     QTest::addColumn<InstanceStatus>("status");
@@ -614,7 +648,8 @@ void TstProcessors::sleep_data() {
                                              << InstanceStatus::Succeeded << "slept 0 ms";
 }
 
-void TstProcessors::sleep() {
+void TstProcessors::sleep()
+{
     QFETCH(QJsonObject, config);
     QFETCH(int, attempt);
     QFETCH(InstanceStatus, status);
@@ -633,7 +668,8 @@ void TstProcessors::sleep() {
     QCOMPARE(rec.result, result);
 }
 
-void TstProcessors::sleepCancelAndTimeout() {
+void TstProcessors::sleepCancelAndTimeout()
+{
     auto canceled = create(makeSpec(ProcessorKind::Sleep, QJsonObject{{"ms", 60000}}));
     QVERIFY(canceled);
     RunRecorder c(canceled.get());
@@ -653,7 +689,8 @@ void TstProcessors::sleepCancelAndTimeout() {
     QCOMPARE(t.result, QStringLiteral("timed out after 250 ms"));
 }
 
-void TstProcessors::invalidConfigNamesField_data() {
+void TstProcessors::invalidConfigNamesField_data()
+{
     QTest::addColumn<ProcessorKind>("kind");
     QTest::addColumn<QByteArray>("config");
     QTest::addColumn<QString>("error");
@@ -694,7 +731,8 @@ void TstProcessors::invalidConfigNamesField_data() {
                                << "container processors are not supported yet";
 }
 
-void TstProcessors::invalidConfigNamesField() {
+void TstProcessors::invalidConfigNamesField()
+{
     QFETCH(ProcessorKind, kind);
     QFETCH(QByteArray, config);
     QFETCH(QString, error);
@@ -705,7 +743,8 @@ void TstProcessors::invalidConfigNamesField() {
     QCOMPARE(run.error(), error);
 }
 
-void TstProcessors::finishedExactlyOnceEvenIfSubclassTriesTwice() {
+void TstProcessors::finishedExactlyOnceEvenIfSubclassTriesTwice()
+{
     RuleBreakingRun run(makeSpec(ProcessorKind::Echo, {}));
     RunRecorder rec(&run);
     run.start();
@@ -720,7 +759,8 @@ void TstProcessors::finishedExactlyOnceEvenIfSubclassTriesTwice() {
     QCOMPARE(rec.finishCount, 1);
 }
 
-void TstProcessors::cancelAfterCompletionChangesNothing() {
+void TstProcessors::cancelAfterCompletionChangesNothing()
+{
     auto run = create(makeSpec(ProcessorKind::Sleep, QJsonObject{{"ms", 0}}));
     QVERIFY(run);
     RunRecorder rec(run.get());
@@ -732,7 +772,8 @@ void TstProcessors::cancelAfterCompletionChangesNothing() {
     QCOMPARE(toString(rec.status), toString(InstanceStatus::Succeeded));
 }
 
-void TstProcessors::cancelRacingShellCompletionFinishesOnce() {
+void TstProcessors::cancelRacingShellCompletionFinishesOnce()
+{
     // The script exits at once while the cancel is on its way; whichever wins, one result.
     for (int i = 0; i < 5; ++i) {
         auto run = create(shellSpec(QStringLiteral("exit 0")));

@@ -19,7 +19,8 @@ using namespace kairos::test;
 namespace {
 
 TaskSpec spec(qint64 instanceId, ProcessorKind kind, const QJsonObject &config, int attempt = 1,
-              qint64 taskId = 0) {
+              qint64 taskId = 0)
+{
     TaskSpec s;
     s.instanceId = instanceId;
     s.attempt = attempt;
@@ -30,31 +31,36 @@ TaskSpec spec(qint64 instanceId, ProcessorKind kind, const QJsonObject &config, 
     return s;
 }
 
-TaskSpec echoSpec(qint64 instanceId, int attempt = 1, qint64 taskId = 0) {
+TaskSpec echoSpec(qint64 instanceId, int attempt = 1, qint64 taskId = 0)
+{
     return spec(instanceId, ProcessorKind::Echo, QJsonObject{{"message", "hi"}}, attempt, taskId);
 }
 
-TaskSpec sleepSpec(qint64 instanceId, int ms) {
+TaskSpec sleepSpec(qint64 instanceId, int ms)
+{
     return spec(instanceId, ProcessorKind::Sleep, QJsonObject{{"ms", ms}});
 }
 
-TaskSpec shellSpec(qint64 instanceId, const QString &script) {
+TaskSpec shellSpec(qint64 instanceId, const QString &script)
+{
     return spec(instanceId, ProcessorKind::Shell, QJsonObject{{"script", script}});
 }
 
-QString pidRecordingScript(const QString &dir, const QString &prefix = QString()) {
-    return prefix +
-           QStringLiteral("echo $$ > '%1/script.tmp' && mv '%1/script.tmp' '%1/script.pid'\n"
-                          "sleep 30 &\n"
-                          "echo $! > '%1/bg.tmp' && mv '%1/bg.tmp' '%1/bg.pid'\n"
-                          "while :; do sleep 1; done\n")
-               .arg(dir);
+QString pidRecordingScript(const QString &dir, const QString &prefix = QString())
+{
+    return prefix
+           + QStringLiteral("echo $$ > '%1/script.tmp' && mv '%1/script.tmp' '%1/script.pid'\n"
+                            "sleep 30 &\n"
+                            "echo $! > '%1/bg.tmp' && mv '%1/bg.tmp' '%1/bg.pid'\n"
+                            "while :; do sleep 1; done\n")
+                 .arg(dir);
 }
 
 // Everything a runner emitted, plus how it was batched.
 class Collector : public QObject {
 public:
-    explicit Collector(TaskRunner *runner) {
+    explicit Collector(TaskRunner *runner)
+    {
         connect(runner, &TaskRunner::reports, this, [this, runner](const QList<TaskReport> &b) {
             ++reportEmissions;
             reports += b;
@@ -70,7 +76,8 @@ public:
         });
     }
 
-    QList<TaskReport> of(qint64 instanceId) const {
+    QList<TaskReport> of(qint64 instanceId) const
+    {
         QList<TaskReport> out;
         for (const TaskReport &r : reports) {
             if (r.instanceId == instanceId)
@@ -79,14 +86,16 @@ public:
         return out;
     }
 
-    QStringList statusesOf(qint64 instanceId) const {
+    QStringList statusesOf(qint64 instanceId) const
+    {
         QStringList out;
         for (const TaskReport &r : of(instanceId))
             out << toString(r.status);
         return out;
     }
 
-    int indexOf(qint64 instanceId, InstanceStatus status) const {
+    int indexOf(qint64 instanceId, InstanceStatus status) const
+    {
         for (int i = 0; i < reports.size(); ++i) {
             if (reports[i].instanceId == instanceId && reports[i].status == status)
                 return i;
@@ -125,7 +134,8 @@ private slots:
     void scriptsDieWithKilledWorker();
 };
 
-void TstTaskRunner::submitIsIdempotent() {
+void TstTaskRunner::submitIsIdempotent()
+{
     TaskRunner runner;
     Collector c(&runner);
     QVERIFY(runner.submit(echoSpec(1)));
@@ -143,7 +153,8 @@ void TstTaskRunner::submitIsIdempotent() {
     QCOMPARE(firstTask, 2); // Running + Succeeded, once
 }
 
-void TstTaskRunner::recentLimitBoundsMemory() {
+void TstTaskRunner::recentLimitBoundsMemory()
+{
     TaskRunner runner;
     runner.setRecentLimit(1);
     Collector c(&runner);
@@ -154,7 +165,8 @@ void TstTaskRunner::recentLimitBoundsMemory() {
     QVERIFY(runner.submit(echoSpec(1)));  // forgotten: only the last finished task is kept
 }
 
-void TstTaskRunner::capacityQueuesInOrder() {
+void TstTaskRunner::capacityQueuesInOrder()
+{
     TaskRunner runner;
     runner.setCapacity(2);
     Collector c(&runner);
@@ -179,7 +191,8 @@ void TstTaskRunner::capacityQueuesInOrder() {
     QCOMPARE(runner.queuedCount(), 0);
 }
 
-void TstTaskRunner::batchesReportsAndMeasuresEchoThroughput() {
+void TstTaskRunner::batchesReportsAndMeasuresEchoThroughput()
+{
     constexpr int kTasks = 10000;
     TaskRunner runner;
     Collector c(&runner);
@@ -218,7 +231,8 @@ void TstTaskRunner::batchesReportsAndMeasuresEchoThroughput() {
     QCOMPARE(last.size(), qsizetype(kTasks));
 }
 
-void TstTaskRunner::logsCarryTheTaskIdentity() {
+void TstTaskRunner::logsCarryTheTaskIdentity()
+{
     TaskRunner runner;
     Collector c(&runner);
     TaskSpec s = shellSpec(5, QStringLiteral("echo out\necho err >&2"));
@@ -241,7 +255,8 @@ void TstTaskRunner::logsCarryTheTaskIdentity() {
                                   toString(LogStream::Stderr) + ":err"}));
 }
 
-void TstTaskRunner::cancelQueuedAndRunning() {
+void TstTaskRunner::cancelQueuedAndRunning()
+{
     TaskRunner runner;
     runner.setCapacity(1);
     Collector c(&runner);
@@ -264,7 +279,8 @@ void TstTaskRunner::cancelQueuedAndRunning() {
     QVERIFY(!runner.submit(sleepSpec(2, 1))); // a canceled task is not run later either
 }
 
-void TstTaskRunner::cancelAll() {
+void TstTaskRunner::cancelAll()
+{
     TaskRunner runner;
     runner.setCapacity(2);
     Collector c(&runner);
@@ -280,7 +296,8 @@ void TstTaskRunner::cancelAll() {
     QCOMPARE(runner.runningCount(), 0);
 }
 
-void TstTaskRunner::timeouts_data() {
+void TstTaskRunner::timeouts_data()
+{
     QTest::addColumn<TaskSpec>("task");
     QTest::addColumn<InstanceStatus>("status");
     QTest::addColumn<QString>("result");
@@ -295,7 +312,8 @@ void TstTaskRunner::timeouts_data() {
     QTest::newRow("finishes in time") << quick << InstanceStatus::Succeeded << "slept 10 ms";
 }
 
-void TstTaskRunner::timeouts() {
+void TstTaskRunner::timeouts()
+{
     QFETCH(TaskSpec, task);
     QFETCH(InstanceStatus, status);
     QFETCH(QString, result);
@@ -311,7 +329,8 @@ void TstTaskRunner::timeouts() {
         QVERIFY(clock.elapsed() >= task.timeoutMs);
 }
 
-void TstTaskRunner::shellTimeoutKillsWholeGroup() {
+void TstTaskRunner::shellTimeoutKillsWholeGroup()
+{
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     TaskRunner runner;
@@ -321,15 +340,16 @@ void TstTaskRunner::shellTimeoutKillsWholeGroup() {
     QVERIFY(runner.submit(s));
     qint64 scriptPid = 0;
     qint64 bgPid = 0;
-    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0 &&
-                                 (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
+    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0
+                                 && (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
                              10000);
     QTRY_COMPARE_WITH_TIMEOUT(c.statusesOf(1), (QStringList{"RUNNING", "TIMED_OUT"}), 10000);
     QCOMPARE(c.of(1).last().result, QStringLiteral("timed out after 1500 ms"));
     QTRY_VERIFY_WITH_TIMEOUT(!processAlive(scriptPid) && !processAlive(bgPid), 5000);
 }
 
-void TstTaskRunner::invalidTasksFailWithReason_data() {
+void TstTaskRunner::invalidTasksFailWithReason_data()
+{
     QTest::addColumn<TaskSpec>("task");
     QTest::addColumn<QString>("result");
     QTest::newRow("shell without script")
@@ -338,7 +358,8 @@ void TstTaskRunner::invalidTasksFailWithReason_data() {
                                << "container processors are not supported yet";
 }
 
-void TstTaskRunner::invalidTasksFailWithReason() {
+void TstTaskRunner::invalidTasksFailWithReason()
+{
     QFETCH(TaskSpec, task);
     QFETCH(QString, result);
     TaskRunner runner;
@@ -349,22 +370,24 @@ void TstTaskRunner::invalidTasksFailWithReason() {
     QCOMPARE(c.reports.last().result, result);
 }
 
-void TstTaskRunner::destroyingRunnerKillsScripts() {
+void TstTaskRunner::destroyingRunnerKillsScripts()
+{
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     auto runner = std::make_unique<TaskRunner>();
     QVERIFY(runner->submit(shellSpec(1, pidRecordingScript(dir.path()))));
     qint64 scriptPid = 0;
     qint64 bgPid = 0;
-    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0 &&
-                                 (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
+    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0
+                                 && (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
                              10000);
     QVERIFY(processAlive(scriptPid) && processAlive(bgPid));
     runner.reset();
     QTRY_VERIFY_WITH_TIMEOUT(!processAlive(scriptPid) && !processAlive(bgPid), 5000);
 }
 
-void TstTaskRunner::runsOnItsOwnThread() {
+void TstTaskRunner::runsOnItsOwnThread()
+{
     // The embedded-worker set-up: the runner moved to a long-lived thread, driven and heard
     // through queued calls, deleted when its thread ends.
     QTemporaryDir dir;
@@ -403,8 +426,8 @@ void TstTaskRunner::runsOnItsOwnThread() {
     QVERIFY(!terminal.contains(4));
     qint64 scriptPid = 0;
     qint64 bgPid = 0;
-    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0 &&
-                                 (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
+    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0
+                                 && (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
                              10000);
 
     // Ending the thread deletes the runner there, which kills the still running script.
@@ -413,7 +436,8 @@ void TstTaskRunner::runsOnItsOwnThread() {
     QTRY_VERIFY_WITH_TIMEOUT(!processAlive(scriptPid) && !processAlive(bgPid), 5000);
 }
 
-void TstTaskRunner::scriptsDieWithKilledWorker_data() {
+void TstTaskRunner::scriptsDieWithKilledWorker_data()
+{
     QTest::addColumn<QString>("prefix");
     QTest::newRow("plain script") << QString();
     // Nothing in the group reacts to SIGTERM: only kairos-exec's SIGKILL after the grace can
@@ -421,7 +445,8 @@ void TstTaskRunner::scriptsDieWithKilledWorker_data() {
     QTest::newRow("script ignoring SIGTERM") << QStringLiteral("trap '' TERM\n");
 }
 
-void TstTaskRunner::scriptsDieWithKilledWorker() {
+void TstTaskRunner::scriptsDieWithKilledWorker()
+{
     QFETCH(QString, prefix);
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
@@ -433,8 +458,8 @@ void TstTaskRunner::scriptsDieWithKilledWorker() {
     QVERIFY2(worker.waitForStarted(5000), qPrintable(worker.errorString()));
     qint64 scriptPid = 0;
     qint64 bgPid = 0;
-    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0 &&
-                                 (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
+    QTRY_VERIFY_WITH_TIMEOUT((scriptPid = readPid(dir.filePath("script.pid"))) > 0
+                                 && (bgPid = readPid(dir.filePath("bg.pid"))) > 0,
                              10000);
     QVERIFY(processAlive(scriptPid) && processAlive(bgPid));
 

@@ -13,7 +13,8 @@
 
 namespace kairos::test {
 
-inline bool processAlive(qint64 pid) {
+inline bool processAlive(qint64 pid)
+{
     if (pid <= 0)
         return false;
     QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
@@ -28,7 +29,8 @@ inline bool processAlive(qint64 pid) {
 }
 
 // The pid written to `path` by a script, or 0 while the file is missing or incomplete.
-inline qint64 readPid(const QString &path) {
+inline qint64 readPid(const QString &path)
+{
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         return 0;
@@ -49,7 +51,8 @@ struct RecordedLine {
 class RunRecorder : public QObject {
     Q_OBJECT
 public:
-    explicit RunRecorder(ProcessorRun *run) {
+    explicit RunRecorder(ProcessorRun *run)
+    {
         connect(run, &ProcessorRun::logLine, this, [this](LogStream s, const QString &t) {
             lines.append({s, t});
         });
@@ -60,7 +63,8 @@ public:
         });
     }
 
-    QStringList texts(LogStream stream) const {
+    QStringList texts(LogStream stream) const
+    {
         QStringList out;
         for (const RecordedLine &l : lines) {
             if (l.stream == stream)
