@@ -1,0 +1,83 @@
+// kairos-bench: measures Kairos (throughput, trigger latency and lateness, burst, idle memory)
+// and optionally two peer job queues in the same run. One JSON object per line on stdout,
+// progress on stderr. docs/benchmarks.md explains every figure.
+#include "bench_options.h"
+#include "reporter.h"
+#include "store_provider.h"
+#include "workloads.h"
+
+#include <QCoreApplication>
+#include <QJsonArray>
+#include <QTextStream>
+#include <QTimer>
+
+#include <algorithm>
+
+using namespace kairos::bench;
+
+namespace {
+
+int runAll(const BenchOptions &options)
+{
+    Reporter reporter(options.outFile);
+    bool ok = true;
+    WorkloadContext base{options, reporter};
+    if (options.wants(QStringLiteral("peers"))) {
+        bool peersOk = false;
+        base.peersSameRun = runPeers(base, &peersOk);
+        ok = ok && peersOk;
+    }
+    const QStringList storeWorkloads{QStringLiteral("e2e_throughput"),
+                                     QStringLiteral("trigger_latency"),
+                                     QStringLiteral("trigger_lateness"),
+                                     QStringLiteral("burst_10k"), QStringLiteral("idle_rss")};
+    const bool anyStoreWorkload = std::any_of(storeWorkloads.cbegin(), storeWorkloads.cend(),
+                                              [&](const QString &w) { return options.wants(w); });
+    if (!anyStoreWorkload)
+        return ok ? 0 : 1;
+    for (const QString &kind : options.stores) {
+        auto provider = StoreProvider::create(kind);
+        if (!provider) {
+            Reporter::progress(provider.error());
+            QJsonObject line = reporter.header(QStringLiteral("setup"), kind);
+            line.insert(QStringLiteral("errors"), QJsonArray{provider.error()});
+            reporter.emitLine(line);
+            ok = false;
+            continue;
+        }
+        WorkloadContext ctx{options, reporter, provider->get(), base.peersSameRun};
+        if (options.wants(QStringLiteral("e2e_throughput")))
+            ok = runE2eThroughput(ctx) && ok;
+        if (options.wants(QStringLiteral("trigger_latency")))
+            ok = runTriggerLatency(ctx) && ok;
+        if (options.wants(QStringLiteral("trigger_lateness")))
+            ok = runTriggerLateness(ctx) && ok;
+        if (options.wants(QStringLiteral("burst_10k")))
+            ok = runBurst(ctx) && ok;
+        if (options.wants(QStringLiteral("idle_rss")))
+            ok = runIdleRss(ctx) && ok;
+    }
+    return ok ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("kairos-bench"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(KAIROS_BENCH_VERSION));
+    auto options = BenchOptions::parse(QCoreApplication::arguments());
+    if (!options) {
+        QTextStream(stderr) << "kairos-bench: " << options.error() << '\n';
+        return 2;
+    }
+    int rc = 0;
+    // Workloads wait in nested event loops, so they run from inside the application's loop.
+    QTimer::singleShot(0, &app, [&] {
+        rc = runAll(*options);
+        QCoreApplication::exit(rc);
+    });
+    QCoreApplication::exec();
+    return rc;
+}
