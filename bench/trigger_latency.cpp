@@ -51,6 +51,8 @@ Result<QJsonObject> oneRep(WorkloadContext &ctx)
             }
         });
 
+        ResourceMeter meter(store.serverPid());
+        meter.start();
         const int warm = ctx.options.latencyWarmup;
         const int n = ctx.options.latencyRuns;
         const qint64 gapUs = 1000000 / ctx.options.latencyRate;
@@ -81,6 +83,8 @@ Result<QJsonObject> oneRep(WorkloadContext &ctx)
                 30000))
             return makeError(QStringLiteral("not every run started within 30 s"));
 
+        const QJsonObject usage = meter.stop();
+        out.insert(QStringLiteral("foreign_cores"), usage.value(QStringLiteral("foreign_cores")));
         QList<double> runner, seen;
         for (auto it = t0ById.cbegin(); it != t0ById.cend(); ++it) {
             const Start s = starts.value(it.key());

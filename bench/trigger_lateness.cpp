@@ -137,6 +137,8 @@ Result<QJsonObject> oneRep(WorkloadContext &ctx, const Plan &plan)
                                  .arg(double(c1 - c0) / 1e6)
                                  .arg(leadMs));
 
+        ResourceMeter meter(store.serverPid());
+        meter.start();
         const auto allStarted = [&] {
             if (seen.fireMs.size() < plan.jobs)
                 return false;
@@ -154,6 +156,8 @@ Result<QJsonObject> oneRep(WorkloadContext &ctx, const Plan &plan)
                                  .arg(plan.jobs)
                                  .arg(seen.seenUs.size())
                                  .arg(30));
+        const QJsonObject usage = meter.stop();
+        out.insert(QStringLiteral("foreign_cores"), usage.value(QStringLiteral("foreign_cores")));
         QSet<qint64> jobsFired;
         QList<double> lateSeen, lateRunner, recordedAhead;
         qint64 lastSeenUs = 0, firstSeenUs = std::numeric_limits<qint64>::max();
