@@ -93,7 +93,7 @@ void InProcessClient::wireEvents()
         return;
     m_wired = true;
     server::Engine *engine = m_host->engine();
-    m_api = std::make_shared<server::AdminApi>(*engine);
+    m_api = std::make_shared<server::AdminApi>(*engine);  // FIXME(B2): pass the credential cache
     connect(engine, &server::Engine::instancesChanged, this, &Client::instancesChanged,
             Qt::QueuedConnection);
     connect(

@@ -13,12 +13,16 @@
 
 namespace kairos::server {
 
+class CredentialCache;
+
 class AdminApi {
 public:
     using Done = std::function<void(Result<QJsonObject>)>;
 
-    explicit AdminApi(Engine &engine)
+    // `credentials` serves the app.* methods; without it they answer "apps are not managed here".
+    explicit AdminApi(Engine &engine, std::shared_ptr<CredentialCache> credentials = nullptr)
         : m_engine(engine)
+        , m_credentials(std::move(credentials))
     {}
 
     // Runs `method` with `params`; `done` is called exactly once, possibly synchronously.
@@ -35,6 +39,7 @@ private:
     Result<Job> resolveJob(const QJsonObject &params) const;
 
     Engine &m_engine;
+    std::shared_ptr<CredentialCache> m_credentials;
 };
 
 // Reads an InstanceFilter from request params, naming bad fields.

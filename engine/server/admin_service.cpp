@@ -27,7 +27,7 @@ AdminService::AdminService(Engine &engine, std::shared_ptr<CredentialCache> cred
                            QObject *parent)
     : QObject(parent)
     , m_engine(engine)
-    , m_api(engine)
+    , m_api(engine, credentials)
     , m_credentials(std::move(credentials))
 {
     m_flush.setInterval(kEventFlushMs);

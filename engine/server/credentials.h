@@ -37,6 +37,10 @@ private:
 // A fresh random secret (24 characters, URL-safe).
 QString generateSecret();
 
+// On first start: creates the app `default` (role "worker") with a random secret written to
+// `dataDir/apps/default.secret` (mode 0600, folder 0700). Does nothing when the app exists.
+Status bootstrapDefaultApp(CredentialCache &cache, const QString &dataDir);
+
 // On first start: creates the administrator `admin` with a random password written to
 // `dataDir/admin.password` (mode 0600). Does nothing when an administrator exists.
 Status bootstrapAdministrator(CredentialCache &cache, const QString &dataDir);

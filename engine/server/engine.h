@@ -12,6 +12,7 @@
 
 #include <core/instance.h>
 #include <core/job.h>
+#include <core/worker_info.h>
 #include <store/store_config.h>
 #include <worker/task.h>
 
@@ -43,6 +44,10 @@ struct EngineConfig {
     int localWorkerCapacity = 64; // concurrent runs of the local worker
     int retentionDays = 30;       // finished instances and logs older are deleted
     qint64 prepareLeadMs = 200;   // scheduled fires are recorded this early
+    // Remote workers (docs/protocol.md section 12.3).
+    int workerHeartbeatMs = 1000; // told to workers at registration
+    int workerDeadAfterMs = 5000; // no heartbeat for this long: DEAD
+    int workerLeaseMs = 5000;     // a worker stops its runs this long after its last ack
 };
 
 struct InstanceDetail {
@@ -90,9 +95,13 @@ public:
     // Deletes finished instances (and their attempts and logs) older than the retention age.
     void purgeOld(Reply<int> reply);
 
-    // Worker links other than the local one (remote workers) are added here.
+    // Worker links other than the local one (remote workers) are added here. The engine
+    // handles the link's reports, returns and loss; the caller keeps ownership.
     void addWorkerLink(WorkerLink *link);
     QList<WorkerLink *> workerLinks() const;
+    // Every worker known to this server: the local one, the connected ones and, for one hour,
+    // the dead ones (`worker.list`).
+    QList<kairos::WorkerInfo> workers() const;
 
     // Runs `fn` when everything changed so far is durably committed (tests, benchmarks).
     void whenFlushed(std::function<void()> fn);
@@ -104,6 +113,8 @@ signals:
     void logsAppended(const QList<kairos::LogLine> &lines);
     void jobChanged(const kairos::Job &job);
     void jobRemoved(qint64 jobId);
+    // A worker registered, changed state or sent new metrics (at most once a second each).
+    void workersChanged(const QList<kairos::WorkerInfo> &workers);
 
 private:
     void recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &lastFires);

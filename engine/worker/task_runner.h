@@ -64,6 +64,13 @@ public:
     void setRecentLimit(int limit);
     int recentLimit() const { return m_recentLimit; }
 
+    // Shell runs started after this call get `kairos-exec --lease-file path`: their launcher
+    // stops the run's process group by itself once the lease written there has expired (the
+    // file holds one line, the expiry in CLOCK_MONOTONIC milliseconds), so a frozen or cut-off
+    // worker cannot leave runs behind. Empty (default): no lease. Runner thread only.
+    void setLeaseFile(const QString &path);
+    QString leaseFile() const { return m_leaseFile; }
+
     // Started and not yet finished. Runner thread only.
     int runningCount() const { return static_cast<int>(m_active.size()); }
     // Accepted and not yet started. Runner thread only.
@@ -110,6 +117,7 @@ private:
     QNetworkAccessManager *m_network = nullptr; // created for the first Http task
     int m_capacity = kDefaultCapacity;
     int m_recentLimit = kDefaultRecentLimit;
+    QString m_leaseFile;
 };
 
 } // namespace kairos

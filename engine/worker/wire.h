@@ -1,0 +1,117 @@
+#pragma once
+// The worker protocol's messages (docs/protocol.md, section 12) as pure encode/decode functions
+// between protocol::Message and the worker's value types. No sockets, no QObject: the server's
+// RemoteWorkerLink, the worker agent and the fuzz target all use these, so the wire format lives
+// in one place. Decoders never trust the peer: a wrong type, a missing field or an unknown enum
+// name gives an error naming the field ("field 'tasks[3].a' of 'status' must be an integer") and
+// never a crash; a batch decoder returns the good entries and the errors of the bad ones.
+//
+// Plain functions: thread-safe.
+
+#include "task.h"
+
+#include <core/instance.h>
+#include <core/result.h>
+#include <core/worker_info.h>
+#include <protocol/message.h>
+
+#include <QList>
+#include <QStringList>
+
+namespace kairos::wire {
+
+namespace type {
+inline constexpr QLatin1StringView Register{"register"};
+inline constexpr QLatin1StringView Registered{"registered"};
+inline constexpr QLatin1StringView Heartbeat{"heartbeat"};
+inline constexpr QLatin1StringView HeartbeatAck{"heartbeatAck"};
+inline constexpr QLatin1StringView Dispatch{"dispatch"};
+inline constexpr QLatin1StringView Accept{"accept"};
+inline constexpr QLatin1StringView Return{"return"};
+inline constexpr QLatin1StringView Status{"status"};
+inline constexpr QLatin1StringView Logs{"logs"};
+inline constexpr QLatin1StringView Cancel{"cancel"};
+inline constexpr QLatin1StringView Drain{"drain"};
+inline constexpr QLatin1StringView Dead{"dead"};
+} // namespace type
+
+// Limits a receiver enforces (beyond the frame size limit).
+inline constexpr int kMaxCapacity = 4096;
+inline constexpr int kMaxTags = 64;
+inline constexpr qsizetype kMaxIdLength = 255;
+
+struct Registration {
+    QString workerId;
+    QString address;
+    QStringList tags;
+    int capacity = 1;
+    qint64 pid = 0;
+    QString version;
+    QList<TaskKey> held;
+    WorkerMetrics metrics;
+    bool operator==(const Registration &) const = default;
+};
+
+struct RegisteredReply {
+    int heartbeatMs = 1000;
+    int deadAfterMs = 5000;
+    int leaseMs = 5000;
+    qint64 serverTimeMs = 0;
+    bool operator==(const RegisteredReply &) const = default;
+};
+
+struct Heartbeat {
+    qint64 ts = 0; // worker's monotonic clock, ms; echoed in heartbeatAck
+    WorkerMetrics metrics;
+    bool operator==(const Heartbeat &) const = default;
+};
+
+// A task key with a reason: `return` and `cancel` entries. For `cancel`, taskId < 0 means every
+// task of the attempt (the field `k` absent on the wire).
+struct KeyReason {
+    TaskKey key;
+    QString reason;
+    bool operator==(const KeyReason &) const = default;
+};
+
+// A batch decode: what could be read, and one error text per entry that could not.
+template<typename T> struct Batch {
+    QList<T> items;
+    QStringList errors;
+};
+
+// --- encoders (always succeed) ----------------------------------------------------------------
+protocol::Message encodeRegister(const Registration &r);
+protocol::Message encodeRegistered(const RegisteredReply &r);
+protocol::Message encodeHeartbeat(const Heartbeat &h);
+protocol::Message encodeHeartbeatAck(qint64 ts);
+protocol::Message encodeDispatch(const QList<TaskSpec> &tasks);
+protocol::Message encodeAccept(const QList<TaskKey> &keys);
+protocol::Message encodeReturn(const QList<KeyReason> &tasks);
+protocol::Message encodeStatus(const QList<TaskReport> &reports);
+// Log lines carry no task id yet (LogLine has none): `k` is sent as 0.
+protocol::Message encodeLogs(const QList<LogLine> &lines);
+protocol::Message encodeCancel(const QList<KeyReason> &tasks);
+protocol::Message encodeDrain(const QString &reason);
+protocol::Message encodeDead(const QString &reason);
+
+// --- decoders ---------------------------------------------------------------------------------
+// Whole-message decoders fail on any bad field (register must be right as a whole).
+Result<Registration> decodeRegister(const protocol::Message &m);
+Result<RegisteredReply> decodeRegistered(const protocol::Message &m);
+Result<Heartbeat> decodeHeartbeat(const protocol::Message &m);
+Result<qint64> decodeHeartbeatAck(const protocol::Message &m);
+Result<QString> decodeReason(const protocol::Message &m); // drain, dead
+// Batch decoders keep the good entries.
+Batch<TaskSpec> decodeDispatch(const protocol::Message &m);
+Batch<TaskKey> decodeAccept(const protocol::Message &m);
+Batch<KeyReason> decodeReturn(const protocol::Message &m);
+Batch<TaskReport> decodeStatus(const protocol::Message &m);
+Batch<LogLine> decodeLogs(const protocol::Message &m);
+Batch<KeyReason> decodeCancel(const protocol::Message &m);
+
+// Splits a batch so each message stays well under the peer's frame limit (about 1 MiB of
+// payload per message by the entries' estimated size). Used by senders of dispatch/status/logs.
+QList<QList<LogLine>> splitLogBatch(const QList<LogLine> &lines, qsizetype maxBytes = 1 << 20);
+
+} // namespace kairos::wire
