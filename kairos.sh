@@ -90,8 +90,9 @@ cmd_run() {
 cmd_test() {
     configure_and_build
     log "running ctest"
-    cd "$BUILD"
-    ctest --output-on-failure --timeout 600 -j "$JOBS" "$@"
+    (cd "$BUILD" && ctest --output-on-failure --timeout 600 -j "$JOBS" "$@")
+    # The fuzz targets run clean for 60 s each, in parallel, as part of every test run.
+    cmd_fuzz 60
 }
 
 cmd_bench() {
@@ -99,18 +100,62 @@ cmd_bench() {
     exec "$BUILD/bin/kairos-bench" "$@"
 }
 
+# Builds the libFuzzer targets in build-fuzz (clang) and runs them all at once for SECONDS
+# (default 60), each in its own working corpus under build-fuzz/corpus (libFuzzer adds inputs
+# there; the committed seeds in fuzz/corpus stay as they are) with its dictionary. Fails when a
+# target does not build, or finds a crash, a leak or a hang (-timeout).
 cmd_fuzz() {
     local seconds=${1:-60}
+    case "$seconds" in
+    '' | *[!0-9]*)
+        log "fuzz: SECONDS must be a whole number, got \"$seconds\""
+        exit 2
+        ;;
+    esac
+    # target:name of its seed folder fuzz/corpus/NAME and dictionary fuzz/NAME.dict
+    local fuzzers=(fuzz_frame_decoder:frame fuzz_worker_messages:worker)
     ensure_packages "${PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
     local fb="$ROOT/build-fuzz"
     if [ ! -f "$fb/build.ninja" ]; then
+        log "configuring $fb (clang, libFuzzer)"
         cmake -S "$ROOT" -B "$fb" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
             -DCMAKE_CXX_COMPILER=clang++ -DKAIROS_BUILD_FUZZ=ON -DKAIROS_BUILD_UI=OFF >/dev/null
     fi
-    cmake --build "$fb" -j "$JOBS" --target fuzz_frame_decoder
-    mkdir -p "$fb/corpus"
-    cp -n "$ROOT"/fuzz/corpus/frame/* "$fb/corpus/" 2>/dev/null || true
-    "$fb/bin/fuzz_frame_decoder" -max_total_time="$seconds" -print_final_stats=1 "$fb/corpus"
+    local targets=() entry
+    for entry in "${fuzzers[@]}"; do targets+=("${entry%%:*}"); done
+    log "building ${targets[*]}"
+    cmake --build "$fb" -j "$JOBS" --target "${targets[@]}"
+
+    local pids=() names=() name seeds corpus
+    for entry in "${fuzzers[@]}"; do
+        name=${entry%%:*}
+        seeds=${entry##*:}
+        corpus="$fb/corpus/$seeds"
+        mkdir -p "$corpus" "$fb/artifacts"
+        cp -n "$ROOT/fuzz/corpus/$seeds"/* "$corpus/" 2>/dev/null || true
+        log "fuzzing $name for ${seconds}s (log: $fb/$name.log)"
+        "$fb/bin/$name" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+            -dict="$ROOT/fuzz/$seeds.dict" -artifact_prefix="$fb/artifacts/$name-" \
+            "$corpus" >"$fb/$name.log" 2>&1 &
+        pids+=($!)
+        names+=("$name")
+    done
+    local failed=0 i runs
+    for i in "${!pids[@]}"; do
+        name=${names[$i]}
+        if wait "${pids[$i]}"; then
+            runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$fb/$name.log")
+            log "$name: clean, ${runs:-?} inputs in ${seconds}s"
+        else
+            failed=1
+            log "$name FAILED; the end of $fb/$name.log:"
+            tail -n 40 "$fb/$name.log" >&2
+        fi
+    done
+    if [ "$failed" -ne 0 ]; then
+        log "fuzzing found a problem (the inputs are in $fb/artifacts)"
+        return 1
+    fi
 }
 
 case "${1:-}" in

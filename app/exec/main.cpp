@@ -1,7 +1,7 @@
 // kairos-exec: runs one command so that it, and everything it starts, can never outlive the
 // process that launched it (a worker, or the console/server with an embedded worker).
 //
-//   kairos-exec [--parent-pid PID] [--grace-ms MS] -- COMMAND [ARGS...]
+//   kairos-exec [--parent-pid PID] [--grace-ms MS] [--lease-file PATH] -- COMMAND [ARGS...]
 //
 // Why a separate launcher: PR_SET_PDEATHSIG set on the worker's direct child only kills that
 // child (not the script's background jobs), and fires when the *thread* that forked exits. So
@@ -10,6 +10,15 @@
 // SIGKILL to the group after the grace period. When the command itself exits, any member of the
 // group still running (background jobs of a finished script) is SIGKILLed, so nothing outlives
 // the run. The command's exit status is forwarded: the same exit code, or the same signal.
+//
+// With --lease-file, the run also ends when the worker's lease runs out: the file holds one
+// line, the lease's expiry in CLOCK_MONOTONIC milliseconds, rewritten (atomically, by rename)
+// each time the worker hears from its server. Instead of blocking in waitpid, the launcher
+// waits for the command in slices of at most 250 ms and reads the file after each; once the
+// clock passes the expiry it stops the group exactly as on SIGTERM. It needs nothing from the
+// worker to do so, which is the point: a frozen (SIGSTOP), hung or cut-off worker cannot keep a
+// run alive beside the retry the server starts elsewhere. A missing or unreadable file keeps
+// the last expiry read; before any was read there is no lease yet, and nothing expires.
 //
 // Exit codes of its own: 125 for a usage error or a parent that died before the command could
 // start, 126 when the command cannot be executed, 127 when it is not found (like a shell).
@@ -34,6 +43,7 @@
 namespace {
 
 constexpr int kUsageExit = 125;
+constexpr long kLeasePollMs = 250;
 volatile sig_atomic_t g_terminating = 0;
 long g_graceMs = 2000;
 
@@ -135,8 +145,94 @@ void killLeftovers(pid_t pgid)
 
 void usage()
 {
-    std::fputs("usage: kairos-exec [--parent-pid PID] [--grace-ms MS] -- COMMAND [ARGS...]\n",
+    std::fputs("usage: kairos-exec [--parent-pid PID] [--grace-ms MS] [--lease-file PATH] -- "
+               "COMMAND [ARGS...]\n",
                stderr);
+}
+
+long long monotonicMs()
+{
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<long long>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
+// The expiry written in the lease file, or false when the file is missing, unreadable or does
+// not hold one decimal number (then the caller keeps what it read before). The worker replaces
+// the file by rename, so a read never sees half a line.
+bool readLease(const char *path, long long *expiryMs)
+{
+    FILE *f = std::fopen(path, "re");
+    if (!f)
+        return false;
+    char buf[64];
+    const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    char *end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(buf, &end, 10);
+    if (errno != 0 || end == buf)
+        return false;
+    while (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t')
+        ++end;
+    if (*end != '\0')
+        return false;
+    *expiryMs = v;
+    return true;
+}
+
+// Stops the group as a SIGTERM from the worker would. The terminating signals are blocked
+// meanwhile so a real SIGTERM cannot run the handler in the middle of this call.
+void terminateLikeSigterm()
+{
+    sigset_t terminating;
+    sigemptyset(&terminating);
+    for (int sig : {SIGTERM, SIGHUP, SIGINT})
+        sigaddset(&terminating, sig);
+    sigset_t previous;
+    sigprocmask(SIG_BLOCK, &terminating, &previous);
+    onTerminate(SIGTERM);
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
+}
+
+// Waits for `child` like waitpid(child, &status, 0), but wakes at least every kLeasePollMs to
+// check the lease. SIGCHLD is blocked in this process (see main), so sigtimedwait returns as
+// soon as the command exits, and the signal handlers for SIGTERM & co. still run meanwhile.
+int waitWithLease(pid_t child, const char *leaseFile)
+{
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    bool haveLease = false;
+    long long expiryMs = 0;
+    bool expired = false;
+    for (;;) {
+        int status = 0;
+        const pid_t done = waitpid(child, &status, WNOHANG);
+        if (done == child)
+            return status;
+        if (done < 0 && errno != EINTR) {
+            std::fprintf(stderr, "kairos-exec: waitpid: %s\n", std::strerror(errno));
+            return 0;
+        }
+        if (!expired && !g_terminating) {
+            long long read = 0;
+            if (readLease(leaseFile, &read)) {
+                expiryMs = read;
+                haveLease = true;
+            }
+            if (haveLease && monotonicMs() >= expiryMs) {
+                expired = true;
+                std::fputs("kairos-exec: lease expired (no word from the worker for too long): "
+                           "stopping the run\n",
+                           stderr);
+                terminateLikeSigterm();
+            }
+        }
+        const timespec slice{0, kLeasePollMs * 1000 * 1000};
+        sigtimedwait(&chld, nullptr, &slice); // a timeout, EINTR or SIGCHLD: look again
+    }
 }
 
 bool parseLong(const char *s, long min, long *out)
@@ -155,6 +251,7 @@ bool parseLong(const char *s, long min, long *out)
 int main(int argc, char **argv)
 {
     long parentPid = 0;
+    const char *leaseFile = nullptr;
     int i = 1;
     for (; i < argc; ++i) {
         if (std::strcmp(argv[i], "--") == 0) {
@@ -173,6 +270,13 @@ int main(int argc, char **argv)
                 std::fprintf(stderr,
                              "kairos-exec: --grace-ms: expected milliseconds >= 0 but got \"%s\"\n",
                              argv[i]);
+                return kUsageExit;
+            }
+        } else if (std::strcmp(argv[i], "--lease-file") == 0 && i + 1 < argc) {
+            leaseFile = argv[++i];
+            if (*leaseFile == '\0') {
+                std::fputs("kairos-exec: --lease-file: expected a file path but got \"\"\n",
+                           stderr);
                 return kUsageExit;
             }
         } else {
@@ -195,6 +299,13 @@ int main(int argc, char **argv)
     sigemptyset(&terminating);
     for (int sig : {SIGTERM, SIGHUP, SIGINT, SIGALRM})
         sigaddset(&terminating, sig);
+    if (leaseFile) {
+        // Waiting with a lease takes the command's SIGCHLD with sigtimedwait: blocked from
+        // before the fork so it cannot be missed, and at its default action (an inherited
+        // SIG_IGN would make the kernel reap the command before waitpid could see its status).
+        signal(SIGCHLD, SIG_DFL);
+        sigaddset(&terminating, SIGCHLD);
+    }
     sigset_t previous;
     sigprocmask(SIG_BLOCK, &terminating, &previous);
     installHandler(SIGTERM, onTerminate);
@@ -230,14 +341,20 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "kairos-exec: cannot run %s: %s\n", argv[i], std::strerror(err));
         _exit(err == ENOENT ? 127 : 126);
     }
-    sigprocmask(SIG_SETMASK, &previous, nullptr);
-
     int status = 0;
-    while (waitpid(child, &status, 0) < 0) {
-        if (errno != EINTR) {
-            std::fprintf(stderr, "kairos-exec: waitpid: %s\n", std::strerror(errno));
-            status = 0;
-            break;
+    if (leaseFile) {
+        sigset_t chldOnly = previous;
+        sigaddset(&chldOnly, SIGCHLD);
+        sigprocmask(SIG_SETMASK, &chldOnly, nullptr);
+        status = waitWithLease(child, leaseFile);
+    } else {
+        sigprocmask(SIG_SETMASK, &previous, nullptr);
+        while (waitpid(child, &status, 0) < 0) {
+            if (errno != EINTR) {
+                std::fprintf(stderr, "kairos-exec: waitpid: %s\n", std::strerror(errno));
+                status = 0;
+                break;
+            }
         }
     }
     // The command is done: leftovers get SIGKILL now, so a pending grace timer is not needed (and

@@ -78,7 +78,8 @@ Status validateProcessorConfig(ProcessorKind kind, const QJsonObject &config)
 }
 
 Result<std::unique_ptr<ProcessorRun>> createProcessorRun(const TaskSpec &spec,
-                                                         const ProcessorContext &context)
+                                                         const ProcessorContext &context,
+                                                         const ProcessorRunOptions &options)
 {
     using Run = std::unique_ptr<ProcessorRun>;
     switch (spec.processor) {
@@ -98,7 +99,9 @@ Result<std::unique_ptr<ProcessorRun>> createProcessorRun(const TaskSpec &spec,
         auto c = parseShellConfig(spec.config);
         if (!c)
             return makeError(c.error());
-        return Run(new ShellRun(spec, std::move(c).value()));
+        auto run = std::make_unique<ShellRun>(spec, std::move(c).value());
+        run->setLeaseFile(options.leaseFile);
+        return Run(std::move(run));
     }
     case ProcessorKind::Http: {
         auto c = parseHttpConfig(spec.config);

@@ -83,10 +83,18 @@ struct ProcessorContext {
 // ("processor.script: missing"). Thread-safe (pure function).
 Status validateProcessorConfig(ProcessorKind kind, const QJsonObject &config);
 
+// Per-run settings that come from the worker rather than from the job.
+struct ProcessorRunOptions {
+    // Shell runs: the lease file their kairos-exec watches (`--lease-file`); once the expiry
+    // written there has passed, the launcher stops the run by itself. Empty: no lease.
+    QString leaseFile;
+};
+
 // Creates the run for `spec` (not started), or the reason it cannot run: an invalid config, or
 // a processor kind this worker does not support ("container processors are not supported yet").
 // Call on the thread that will run it.
 Result<std::unique_ptr<ProcessorRun>> createProcessorRun(const TaskSpec &spec,
-                                                         const ProcessorContext &context);
+                                                         const ProcessorContext &context,
+                                                         const ProcessorRunOptions &options = {});
 
 } // namespace kairos

@@ -178,8 +178,10 @@ void ShellRun::start()
         return;
     }
     QStringList args{QStringLiteral("--parent-pid"), QString::number(::getpid()),
-                     QStringLiteral("--grace-ms"),   QString::number(kGraceMs),
-                     QStringLiteral("--"),           m_config.shell};
+                     QStringLiteral("--grace-ms"), QString::number(kGraceMs)};
+    if (!m_leaseFile.isEmpty())
+        args << QStringLiteral("--lease-file") << m_leaseFile;
+    args << QStringLiteral("--") << m_config.shell;
     const QByteArray scriptBytes = m_config.script.toUtf8();
     if (scriptBytes.size() <= kMaxInlineScriptBytes) {
         args << QStringLiteral("-c") << m_config.script;

@@ -8,6 +8,8 @@
 //   killed by a signal   -> Failed "killed by signal 9 (SIGKILL)"
 //   timeout / cancel     -> TimedOut "timed out after N ms" / Canceled with the cancel reason
 // Background jobs still running when the script exits are killed (nothing outlives its run).
+// With a lease file, the launcher also stops the group by itself once the lease written there
+// has expired, so a frozen or cut-off worker cannot leave the run behind (docs/processors.md).
 // Same threading rules as ProcessorRun: start it on a long-lived thread.
 
 #include "line_splitter.h"
@@ -56,6 +58,11 @@ public:
     // Kills the whole process group (SIGKILL) if the script still runs.
     ~ShellRun() override;
 
+    // The lease file passed to kairos-exec as `--lease-file` (one line: the expiry in
+    // CLOCK_MONOTONIC milliseconds). Empty (default): no lease. Call before start().
+    void setLeaseFile(const QString &path) { m_leaseFile = path; }
+    QString leaseFile() const { return m_leaseFile; }
+
     void start() override;
     void cancel(const QString &reason) override;
 
@@ -76,6 +83,7 @@ private:
     QString m_lastStdoutLine;
     QString m_stopReason;
     std::unique_ptr<QTemporaryFile> m_scriptFile;
+    QString m_leaseFile;
     qint64 m_pgid = 0;
 };
 

@@ -104,6 +104,12 @@ void TaskRunner::setRecentLimit(int limit)
     }
 }
 
+void TaskRunner::setLeaseFile(const QString &path)
+{
+    // Runs already started keep the launcher arguments they were started with.
+    m_leaseFile = path;
+}
+
 void TaskRunner::scheduleTurn()
 {
     if (!m_turnTimer.isActive())
@@ -144,7 +150,8 @@ void TaskRunner::startTask(TaskSpec spec)
 
     if (spec.processor == ProcessorKind::Http && !m_network)
         m_network = new QNetworkAccessManager(this);
-    auto created = createProcessorRun(spec, ProcessorContext{m_network});
+    auto created =
+        createProcessorRun(spec, ProcessorContext{m_network}, ProcessorRunOptions{m_leaseFile});
     if (!created) {
         report(key, InstanceStatus::Failed, created.error());
         markDone(key);
