@@ -1,0 +1,92 @@
+#pragma once
+// TaskGate: the queue in front of the worker's TaskRunner. The runner is handed only as many
+// tasks as it runs at once (its capacity); the rest wait here. That is what lets a draining
+// worker hand its not-yet-started tasks back to the server (`return`) without starting them and
+// without the Canceled reports the runner would emit for a queued task it is told to cancel, and
+// what tells a reconnecting worker which tasks it still holds (`register.held`). Submitting is
+// idempotent together with the runner's own memory of finished tasks: a key queued here, in the
+// runner, or recently finished is not run again.
+//
+// Threading: the gate and its runner live on the worker's runner thread (moveToThread after
+// construction); call the methods marked "runner thread" there (QMetaObject::invokeMethod), and
+// the ones marked thread-safe from anywhere. Signals are emitted on the runner thread.
+
+#include <worker/task.h>
+#include <worker/wire.h>
+
+#include <QMutex>
+#include <QObject>
+#include <QSet>
+
+#include <atomic>
+#include <deque>
+
+namespace kairos {
+class TaskRunner;
+}
+
+namespace kairos::agent {
+
+class TaskGate : public QObject {
+    Q_OBJECT
+public:
+    explicit TaskGate(QObject *parent = nullptr);
+    ~TaskGate() override;
+
+    // Runs at most `capacity` tasks at once; `leaseFile` (may be empty) goes to
+    // TaskRunner::setLeaseFile. Runner thread; call once, before the first submit.
+    void configure(int capacity, const QString &leaseFile);
+    // Queues the tasks not already known; duplicates are ignored. Runner thread.
+    void submit(const QList<kairos::TaskSpec> &tasks);
+    // A server `cancel`: entries with taskId < 0 cancel the whole attempt. A queued task ends
+    // Canceled at once; a running one once it stopped. The runner cancels by attempt, so
+    // cancelling one running task of an attempt stops its running siblings on this worker too.
+    // Runner thread.
+    void cancel(const QList<kairos::wire::KeyReason> &tasks);
+    // Cancels every queued and running task with `reason`. Runner thread.
+    void cancelAll(const QString &reason);
+    // Ends every task not yet handed to the runner Canceled with `reason`. Runner thread.
+    void cancelQueued(const QString &reason);
+    // Removes every task not yet handed to the runner, without any report, and returns their
+    // keys (oldest first); the caller hands them back to the server. Runner thread.
+    QList<kairos::TaskKey> takeQueued();
+
+    // Tasks queued here or in the runner and not finished (for `register.held`). Thread-safe.
+    QList<kairos::TaskKey> heldKeys() const;
+    // Figures for the heartbeat's metrics, as of the last change. Thread-safe.
+    int runningCount() const { return m_running.load(std::memory_order_relaxed); }
+    int queuedCount() const { return m_queued.load(std::memory_order_relaxed); }
+    int heldCount() const { return m_heldCount.load(std::memory_order_relaxed); }
+
+signals:
+    // Status transitions (from the runner, and Canceled for tasks cancelled while queued here),
+    // with the number of tasks still held after them.
+    void reports(const QList<kairos::TaskReport> &reports, int held);
+    // The runner's log lines, emitted before the reports of the same turn.
+    void logs(const QList<kairos::LogLine> &lines);
+
+private:
+    void onRunnerReports(const QList<kairos::TaskReport> &reports);
+    void pump();
+    // Removes the queued tasks `match` accepts and returns a Canceled report for each.
+    template<typename Match>
+    QList<kairos::TaskReport> removeQueued(Match match, const QString &reason);
+    void rememberCanceled(const kairos::TaskKey &key);
+    void updateCounts();
+
+    kairos::TaskRunner *m_runner = nullptr; // child
+    int m_capacity = 1;
+    std::deque<kairos::TaskSpec> m_queue;
+    mutable QMutex m_mutex;             // guards the two sets below (read by heldKeys())
+    QSet<kairos::TaskKey> m_queuedKeys; // keys in m_queue
+    QSet<kairos::TaskKey> m_inRunner;   // handed to the runner, not yet terminal
+    // Keys cancelled while queued here: the runner never saw them, so remember them for
+    // idempotency the way it remembers its own finished tasks.
+    QSet<kairos::TaskKey> m_canceled;
+    std::deque<kairos::TaskKey> m_canceledOrder;
+    std::atomic<int> m_running{0};
+    std::atomic<int> m_queued{0};
+    std::atomic<int> m_heldCount{0};
+};
+
+} // namespace kairos::agent
