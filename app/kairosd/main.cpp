@@ -31,18 +31,21 @@ int main(int argc, char **argv)
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
-        "Kairos server: schedules jobs, dispatches them to workers and serves the console and "
-        "kairosctl over the admin protocol."));
+        "Kairos server: schedules jobs, dispatches them to its own worker and to remote "
+        "kairos-worker processes, and serves the console and kairosctl. One listener serves "
+        "administrators and workers."));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption listen(
         QStringLiteral("listen"),
-        QStringLiteral("Admin/worker listener address (default 127.0.0.1:7070; port 0 picks a "
-                       "free port and prints it)."),
+        QStringLiteral("Listener address for administrators (console, kairosctl) and workers "
+                       "(kairos-worker) alike (default 127.0.0.1:7070; port 0 picks a free port "
+                       "and prints it)."),
         QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:7070"));
     const QCommandLineOption data(QStringLiteral("data"),
                                   QStringLiteral("Data folder: database (SQLite by default), "
-                                                 "admin.password."),
+                                                 "admin.password, apps/default.secret (the "
+                                                 "secret of the app 'default' for workers)."),
                                   QStringLiteral("DIR"));
     const QCommandLineOption db(
         QStringLiteral("db"),
@@ -64,13 +67,28 @@ int main(int argc, char **argv)
                                      QStringLiteral("Concurrent runs of the local worker "
                                                     "(default 64)."),
                                      QStringLiteral("N"), QStringLiteral("64"));
+    const QCommandLineOption heartbeat(
+        QStringLiteral("worker-heartbeat-ms"),
+        QStringLiteral("How often remote workers send a heartbeat, in ms (100 to 60000, default "
+                       "1000)."),
+        QStringLiteral("MS"), QStringLiteral("1000"));
+    const QCommandLineOption deadAfter(
+        QStringLiteral("worker-dead-after-ms"),
+        QStringLiteral("A remote worker without a heartbeat for this long is DEAD and its runs "
+                       "fail over, in ms (100 to 60000, more than the heartbeat; default 5000)."),
+        QStringLiteral("MS"), QStringLiteral("5000"));
+    const QCommandLineOption lease(
+        QStringLiteral("worker-lease-ms"),
+        QStringLiteral("A remote worker cut off from the server stops its runs this long after "
+                       "its last acknowledged heartbeat, in ms (100 to 60000, default 5000)."),
+        QStringLiteral("MS"), QStringLiteral("5000"));
     const QCommandLineOption retention(
         QStringLiteral("retention-days"),
         QStringLiteral("Delete finished instances and their logs after N days (default 30, 0 = "
                        "keep)."),
         QStringLiteral("N"), QStringLiteral("30"));
-    parser.addOptions(
-        {listen, data, db, tlsCert, tlsKey, insecure, noLocalWorker, threads, retention});
+    parser.addOptions({listen, data, db, tlsCert, tlsKey, insecure, noLocalWorker, threads,
+                       heartbeat, deadAfter, lease, retention});
     parser.process(app);
 
     if (!parser.isSet(data))
@@ -96,6 +114,22 @@ int main(int argc, char **argv)
     const int retentionDays = parser.value(retention).toInt(&ok);
     if (!ok || retentionDays < 0)
         return fail(QStringLiteral("--retention-days: expected 0 or a positive number"));
+    int workerMs[3] = {};
+    const QCommandLineOption *workerOptions[3] = {&heartbeat, &deadAfter, &lease};
+    for (int i = 0; i < 3; ++i) {
+        const QString text = parser.value(*workerOptions[i]);
+        workerMs[i] = text.toInt(&ok);
+        if (!ok || workerMs[i] < 100 || workerMs[i] > 60000)
+            return fail(QStringLiteral("--%1: expected milliseconds from 100 to 60000 but got "
+                                       "\"%2\"")
+                            .arg(workerOptions[i]->names().constFirst(), text));
+    }
+    if (workerMs[1] <= workerMs[0])
+        return fail(QStringLiteral("--worker-dead-after-ms (%1) must be more than "
+                                   "--worker-heartbeat-ms (%2): a worker would be declared dead "
+                                   "between two heartbeats")
+                        .arg(workerMs[1])
+                        .arg(workerMs[0]));
 
     server::EngineConfig config;
     const QString dbUrl = parser.isSet(db)
@@ -108,6 +142,9 @@ int main(int argc, char **argv)
     config.localWorker = !parser.isSet(noLocalWorker);
     config.localWorkerCapacity = threadCount;
     config.retentionDays = retentionDays;
+    config.workerHeartbeatMs = workerMs[0];
+    config.workerDeadAfterMs = workerMs[1];
+    config.workerLeaseMs = workerMs[2];
 
     server::Engine engine(config);
     if (Status s = engine.start(); !s.ok())
@@ -115,6 +152,9 @@ int main(int argc, char **argv)
 
     auto credentials = std::make_shared<server::CredentialCache>(engine.store());
     if (Status s = server::bootstrapAdministrator(*credentials, dataDir); !s.ok())
+        return fail(s.error());
+    // Workers of the app `default` log in with the secret in DIR/apps/default.secret.
+    if (Status s = server::bootstrapDefaultApp(*credentials, dataDir); !s.ok())
         return fail(s.error());
 
     server::AdminService admin(engine, credentials);

@@ -29,11 +29,13 @@ AdminService::AdminService(Engine &engine, std::shared_ptr<CredentialCache> cred
     , m_engine(engine)
     , m_api(engine, credentials)
     , m_credentials(std::move(credentials))
+    , m_workers(engine)
 {
     m_flush.setInterval(kEventFlushMs);
     connect(&m_flush, &QTimer::timeout, this, &AdminService::flushEvents);
     connect(&m_engine, &Engine::instancesChanged, this, &AdminService::onInstances);
     connect(&m_engine, &Engine::logsAppended, this, &AdminService::onLogs);
+    connect(&m_engine, &Engine::workersChanged, this, &AdminService::onWorkers);
     connect(&m_engine, &Engine::jobChanged, this, [this](const Job &job) {
         for (Subscriber &s : m_clients) {
             if (s.jobs && s.connection)
@@ -69,9 +71,13 @@ quint16 AdminService::port() const
 
 void AdminService::onConnection(protocol::Connection *connection)
 {
+    if (connection->role() == QLatin1String("worker")) {
+        m_workers.adopt(connection);
+        return;
+    }
     if (connection->role() != QLatin1String("admin")) {
-        // Workers are served by the worker service (issue 3); this listener only speaks admin.
-        connection->close(tr("this listener accepts administrator logins only"));
+        // The handshake admits only these two roles; anything else is a bug worth a clear end.
+        connection->close(tr("role '%1' is not served here").arg(connection->role()));
         return;
     }
     m_clients.insert(connection, Subscriber{connection});
@@ -105,10 +111,12 @@ void AdminService::onRequest(protocol::Connection *connection, qint64 id, const 
                 s.jobs = true;
             else if (topic == QLatin1String("logs"))
                 s.logs = true;
+            else if (topic == QLatin1String("workers"))
+                s.workers = true;
             else
                 return connection->reply(
-                    id, makeError(tr("topics: unknown topic \"%1\"; expected instances, jobs or "
-                                     "logs")
+                    id, makeError(tr("topics: unknown topic \"%1\"; expected instances, jobs, "
+                                     "logs or workers")
                                       .arg(topic)));
         }
         s.logsOfInstance = p.value(QStringLiteral("instanceId")).toInteger();
@@ -151,6 +159,16 @@ void AdminService::onLogs(const QList<LogLine> &lines)
     }
 }
 
+void AdminService::onWorkers(const QList<WorkerInfo> &workers)
+{
+    for (Subscriber &s : m_clients) {
+        if (!s.workers)
+            continue;
+        for (const WorkerInfo &w : workers)
+            s.pendingWorkers.insert(w.id, w);
+    }
+}
+
 void AdminService::flushEvents()
 {
     for (Subscriber &s : m_clients) {
@@ -165,6 +183,14 @@ void AdminService::flushEvents()
         if (!s.pendingLogs.isEmpty()) {
             s.connection->sendEvent(QStringLiteral("logs"),
                                     toCbor(AdminApi::logsEvent(std::exchange(s.pendingLogs, {}))));
+        }
+        if (!s.pendingWorkers.isEmpty()) {
+            QJsonArray list;
+            for (const WorkerInfo &w : std::as_const(s.pendingWorkers))
+                list.append(workerToJson(w));
+            s.pendingWorkers.clear();
+            s.connection->sendEvent(QStringLiteral("workers"),
+                                    toCbor(QJsonObject{{QStringLiteral("workers"), list}}));
         }
     }
 }

@@ -3,8 +3,10 @@
 #include "dispatcher.h"
 #include "instance_book.h"
 #include "local_worker_link.h"
+#include "remote_worker_link.h"
 #include "server_log.h"
 #include "trigger_scheduler.h"
+#include "worker_registry.h"
 
 #include <core/clock.h>
 #include <store/instance_repository.h>
@@ -82,10 +84,15 @@ Status Engine::start()
                     emit logsAppended(lines);
             });
 
+    if (!m_registry) {
+        m_registry = new WorkerRegistry(m_serverId, m_config.workerDeadAfterMs, this);
+        connect(m_registry, &WorkerRegistry::workersChanged, this, &Engine::workersChanged);
+    }
     if (m_config.localWorker) {
         // The local worker serves every app ("*"): in local mode there is no one else.
         auto *local = new LocalWorkerLink(QStringLiteral("*"), m_config.localWorkerCapacity, this);
         m_localWorker = local;
+        m_registry->setLocalWorker(local->app(), m_config.localWorkerCapacity);
     }
 
     recover(std::move(nonTerminal), lastFires);
@@ -108,6 +115,7 @@ void Engine::stop()
     if (!m_started)
         return;
     m_started = false;
+    m_recovering.clear();
     delete m_triggers;
     m_triggers = nullptr;
     // Wait for what is already queued to be written: an acknowledged change is never dropped
@@ -133,6 +141,7 @@ void Engine::recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &l
     Q_UNUSED(lastFires);
     const qint64 now = nowMs();
     int restarted = 0;
+    int awaited = 0;
     for (Instance &inst : nonTerminal) {
         m_book->adopt(inst);
         switch (inst.status) {
@@ -142,6 +151,13 @@ void Engine::recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &l
             break;
         case InstanceStatus::Dispatched:
         case InstanceStatus::Running:
+            if (!inst.worker.isEmpty() && inst.worker != QLatin1String("local")) {
+                // A remote worker may still run it: it gets the time a live worker needs to be
+                // noticed to come back and claim it (bindRecovered), else it fails then.
+                m_recovering.insert(inst.id, inst.worker);
+                ++awaited;
+                break;
+            }
             // Its worker was this process (the local worker), which died with it: the attempt
             // is over. The retry policy decides whether a new attempt runs.
             ++restarted;
@@ -151,10 +167,42 @@ void Engine::recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &l
             break;
         }
     }
+    if (!m_recovering.isEmpty()) {
+        m_recoveredAtMs = now;
+        QTimer::singleShot(m_config.workerDeadAfterMs, this, &Engine::expireRecovered);
+    }
     if (!nonTerminal.isEmpty()) {
         qCInfo(lcEngine) << "recovered" << nonTerminal.size() << "unfinished instances,"
-                         << restarted << "of them were running";
+                         << restarted << "of them were running here," << awaited
+                         << "on remote workers";
     }
+}
+
+void Engine::expireRecovered()
+{
+    if (!m_started || m_recovering.isEmpty())
+        return;
+    const qint64 now = nowMs();
+    // The previous server renewed those workers' leases at the latest when it ended, before this
+    // one started: their runs have surely stopped by then.
+    const qint64 notBefore =
+        m_recoveredAtMs + m_config.workerLeaseMs + RemoteWorkerLink::kLeaseMarginMs;
+    const QString reason = tr("worker lost: it did not come back after the server restarted");
+    int failed = 0;
+    const QHash<qint64, QString> pending = std::exchange(m_recovering, {});
+    for (auto it = pending.cbegin(); it != pending.cend(); ++it) {
+        const Instance *inst = m_book->find(it.key());
+        if (!inst || inst->worker != it.value()
+            || (inst->status != InstanceStatus::Dispatched
+                && inst->status != InstanceStatus::Running))
+            continue;
+        const Instance copy = *inst;
+        endAttempt(copy, InstanceStatus::Failed, reason, now, notBefore);
+        ++failed;
+    }
+    if (failed > 0)
+        qCWarning(lcEngine) << failed << "instance(s) failed: their worker did not come back";
+    m_dispatcher->pump();
 }
 
 void Engine::applyMisfires(const QHash<qint64, qint64> &lastFires)
@@ -308,7 +356,7 @@ void Engine::onLogs(const QList<LogLine> &lines)
 }
 
 void Engine::endAttempt(const Instance &inst, InstanceStatus status, const QString &result,
-                        qint64 timeMs)
+                        qint64 timeMs, qint64 retryNotBeforeMs)
 {
     const JobEntry *entry = m_catalog.find(inst.jobId);
     const bool retryable = (status == InstanceStatus::Failed || status == InstanceStatus::TimedOut)
@@ -329,7 +377,7 @@ void Engine::endAttempt(const Instance &inst, InstanceStatus status, const QStri
         return;
     }
     const int next = inst.attempt + 1;
-    const qint64 due = timeMs + retryDelayMs(entry->job, next);
+    const qint64 due = std::max(timeMs + retryDelayMs(entry->job, next), retryNotBeforeMs);
     m_book->transition(inst.id, InstanceStatus::WaitingDispatch, [&](Instance &i) {
         i.attempt = next;
         i.nextAttemptAtMs = due;
@@ -657,14 +705,147 @@ void Engine::purgeOld(Reply<int> reply)
 
 void Engine::addWorkerLink(WorkerLink *link)
 {
+    if (!m_dispatcher || !m_registry) {
+        qCWarning(lcEngine) << "worker link" << link->id() << "added before start(): ignored";
+        return;
+    }
+    auto *remote = qobject_cast<RemoteWorkerLink *>(link);
+    if (remote) {
+        if (!remote->isRegistered() || remote->isLost()) {
+            qCWarning(lcEngine) << "worker link" << link->id()
+                                << "is not registered or already lost: ignored";
+            return;
+        }
+        // Replaces a live link of the same worker id; that one's runs are ended right here.
+        m_registry->add(remote);
+    }
     connect(link, &WorkerLink::reports, this, &Engine::onReports);
     connect(link, &WorkerLink::logs, this, &Engine::onLogs);
+    connect(link, &WorkerLink::returned, this,
+            [this, link](const QList<TaskKey> &keys, const QString &reason) {
+                onWorkerReturned(link, keys, reason);
+            });
+    connect(link, &WorkerLink::lost, this,
+            [this, link](const QString &reason, qint64 retryNotBeforeMs) {
+                onWorkerLost(link, reason, retryNotBeforeMs);
+            });
+    connect(link, &WorkerLink::changed, this, [this] {
+        if (m_started)
+            m_dispatcher->pump();
+    });
+    if (remote)
+        bindRecovered(remote);
     m_dispatcher->addLink(link);
+}
+
+void Engine::bindRecovered(RemoteWorkerLink *link)
+{
+    const QString workerId = link->id();
+    QList<TaskKey> bound;
+    QList<TaskKey> stale;
+    for (const TaskKey &key : link->registration().held) {
+        const Instance *inst = m_book->find(key.instanceId);
+        const bool awaited = m_recovering.value(key.instanceId) == workerId && inst
+                             && inst->attempt == key.attempt && inst->worker == workerId
+                             && (inst->status == InstanceStatus::Dispatched
+                                 || inst->status == InstanceStatus::Running);
+        if (!awaited) {
+            stale << key;
+            continue;
+        }
+        bound << key;
+        m_recovering.remove(key.instanceId);
+        // Its terminal report ends the run (runEnded), so count it as running.
+        if (JobEntry *entry = m_catalog.find(inst->jobId))
+            ++entry->running;
+    }
+    // Further tasks of an attempt bound above (subtasks) count as held too.
+    for (qsizetype i = stale.size() - 1; i >= 0; --i) {
+        const TaskKey &k = stale.at(i);
+        if (std::any_of(bound.cbegin(), bound.cend(), [&k](const TaskKey &b) {
+                return b.instanceId == k.instanceId && b.attempt == k.attempt;
+            })) {
+            bound << k;
+            stale.removeAt(i);
+        }
+    }
+    link->bindHeld(bound);
+    if (!bound.isEmpty())
+        qCInfo(lcEngine) << "worker" << workerId << "took back" << bound.size()
+                         << "run(s) from before the server restarted";
+    // Runs the server has ended meanwhile (the worker's earlier connection was lost, or it came
+    // back too late): the worker must stop them so no zombie runs beside a retry.
+    link->cancelStale(stale, tr("this attempt was ended by the server while the worker was away"));
+}
+
+void Engine::onWorkerLost(WorkerLink *link, const QString &reason, qint64 retryNotBeforeMs)
+{
+    if (!m_started)
+        return;
+    m_dispatcher->removeLink(link);
+    const auto *remote = qobject_cast<RemoteWorkerLink *>(link);
+    if (!remote)
+        return;
+    const QString workerId = link->id();
+    const QString result = tr("worker lost: %1").arg(reason);
+    const qint64 now = nowMs();
+    QSet<qint64> ended;
+    for (const TaskKey &key : remote->heldKeys()) {
+        if (ended.contains(key.instanceId))
+            continue;
+        const Instance *inst = m_book->find(key.instanceId);
+        if (!inst || inst->attempt != key.attempt || inst->worker != workerId
+            || (inst->status != InstanceStatus::Dispatched
+                && inst->status != InstanceStatus::Running))
+            continue;
+        ended.insert(key.instanceId);
+        const Instance copy = *inst;
+        endAttempt(copy, InstanceStatus::Failed, result, now, retryNotBeforeMs);
+        runEnded(copy.jobId, now);
+    }
+    if (!ended.isEmpty()) {
+        qCWarning(lcEngine).noquote()
+            << QStringLiteral("worker %1 lost (%2): %3 run(s) failed, retries not before %4")
+                   .arg(workerId, reason)
+                   .arg(ended.size())
+                   .arg(QDateTime::fromMSecsSinceEpoch(retryNotBeforeMs)
+                            .toString(Qt::ISODateWithMs));
+    }
+    m_dispatcher->pump();
+}
+
+void Engine::onWorkerReturned(WorkerLink *link, const QList<TaskKey> &keys, const QString &reason)
+{
+    if (!m_started)
+        return;
+    const QString workerId = link->id();
+    const QString why = tr("handed back by worker %1: %2").arg(workerId, reason);
+    QSet<qint64> requeued;
+    for (const TaskKey &key : keys) {
+        if (requeued.contains(key.instanceId))
+            continue;
+        const Instance *inst = m_book->find(key.instanceId);
+        if (!inst || inst->attempt != key.attempt || inst->worker != workerId
+            || inst->status != InstanceStatus::Dispatched) {
+            qCInfo(lcEngine) << "worker" << workerId << "returned instance" << key.instanceId
+                             << "attempt" << key.attempt << "which it no longer holds: ignored";
+            continue;
+        }
+        // Same attempt: it never started, so it is not a failure and costs no retry. The
+        // dispatcher puts it back ahead of newer work and frees the job's concurrency slot.
+        m_dispatcher->requeue(key.instanceId, why);
+        requeued.insert(key.instanceId);
+    }
 }
 
 QList<WorkerLink *> Engine::workerLinks() const
 {
     return m_dispatcher ? m_dispatcher->links() : QList<WorkerLink *>{};
+}
+
+QList<WorkerInfo> Engine::workers() const
+{
+    return m_registry ? m_registry->workers() : QList<WorkerInfo>{};
 }
 
 void Engine::whenFlushed(std::function<void()> fn)

@@ -30,8 +30,10 @@ namespace kairos::server {
 
 class Dispatcher;
 class InstanceBook;
+class RemoteWorkerLink;
 class TriggerScheduler;
 class WorkerLink;
+class WorkerRegistry;
 struct Fire;
 
 template<typename T> using Reply = std::function<void(Result<T>)>;
@@ -122,9 +124,16 @@ private:
     void onFires(const QList<Fire> &fires);
     void onReports(const QList<kairos::TaskReport> &reports);
     void onLogs(const QList<kairos::LogLine> &lines);
+    // Ends the current attempt; a retry (if the policy allows one) is due no earlier than
+    // `retryNotBeforeMs` (epoch ms; a lost worker's lease must have ended first).
     void endAttempt(const Instance &inst, InstanceStatus status, const QString &result,
-                    qint64 timeMs);
+                    qint64 timeMs, qint64 retryNotBeforeMs = 0);
     void runEnded(qint64 jobId, qint64 finishedAtMs);
+    void onWorkerLost(WorkerLink *link, const QString &reason, qint64 retryNotBeforeMs);
+    void onWorkerReturned(WorkerLink *link, const QList<kairos::TaskKey> &keys,
+                          const QString &reason);
+    void bindRecovered(RemoteWorkerLink *link);
+    void expireRecovered();
     static Attempt attemptOf(const Instance &inst, InstanceStatus status, const QString &reason,
                              qint64 finishedAtMs);
     void planJob(const Job &job);
@@ -141,6 +150,11 @@ private:
     Dispatcher *m_dispatcher = nullptr;
     TriggerScheduler *m_triggers = nullptr;
     WorkerLink *m_localWorker = nullptr;
+    WorkerRegistry *m_registry = nullptr;
+    // Instances that ran on a remote worker when the previous server process ended, by id, with
+    // the worker id: bound again when that worker registers in time, failed otherwise.
+    QHash<qint64, QString> m_recovering;
+    qint64 m_recoveredAtMs = 0;
     bool m_started = false;
 };
 

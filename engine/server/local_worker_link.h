@@ -27,7 +27,7 @@ public:
     QString app() const override { return m_app; }
     bool isAlive() const override { return true; }
     int freeSlots() const override;
-    int slots() const override { return m_capacity * 4; }
+    int slotCount() const override { return m_capacity * 4; }
 
     void dispatch(const QList<TaskSpec> &tasks) override;
     void cancel(qint64 instanceId, int attempt, const QString &reason) override;

@@ -29,7 +29,7 @@ public:
     virtual int freeSlots() const = 0;
     // How many undone tasks it may hold in all (free + held); the dispatcher's health score uses
     // the free share.
-    virtual int slots() const = 0;
+    virtual int slotCount() const = 0;
     virtual QStringList tags() const { return {}; }
     // The last heartbeat's metrics (the local worker reports none: all zero = unknown).
     virtual WorkerMetrics metrics() const { return {}; }
