@@ -65,6 +65,8 @@ private:
     Status instanceCall(const QString &method, View view);
     Status instanceLogs();
     Status cronNext();
+    Status appCall(const QString &method, View view);
+    Status listCall(const QString &method, View view);
     Result<qint64> instanceId() const
     {
         return readInteger(QStringLiteral("ID"), m_args.positionals().value(0), 1, kMaxId);
@@ -145,6 +147,14 @@ Status CommandParser::run(const QString &command)
         return instanceLogs();
     if (command == QLatin1String("cron next"))
         return cronNext();
+    if (command == QLatin1String("app create"))
+        return appCall(QStringLiteral("app.create"), View::AppCreated);
+    if (command == QLatin1String("app rotate-secret"))
+        return appCall(QStringLiteral("app.rotateSecret"), View::AppRotated);
+    if (command == QLatin1String("app list"))
+        return listCall(QStringLiteral("app.list"), View::AppList);
+    if (command == QLatin1String("worker list"))
+        return listCall(QStringLiteral("worker.list"), View::WorkerList);
     if (command == QLatin1String("server info")) {
         if (Status s = positionals({}); !s.ok())
             return s;
@@ -338,6 +348,28 @@ Status CommandParser::instanceLogs()
     return {};
 }
 
+Status CommandParser::appCall(const QString &method, View view)
+{
+    if (Status s = positionals({QStringLiteral("NAME")}); !s.ok())
+        return s;
+    // The name is checked by the server, the one place that knows the rule.
+    const QString name = m_args.positionals().at(0).trimmed();
+    m_action.method = method;
+    m_action.params = QJsonObject{{QStringLiteral("name"), name}};
+    m_action.view = view;
+    m_action.subject = QStringLiteral("app %1").arg(name);
+    return {};
+}
+
+Status CommandParser::listCall(const QString &method, View view)
+{
+    if (Status s = positionals({}); !s.ok())
+        return s;
+    m_action.method = method;
+    m_action.view = view;
+    return {};
+}
+
 Status CommandParser::cronNext()
 {
     if (m_args.has(QStringLiteral("count"))) {
@@ -469,8 +501,8 @@ ParsedCommandLine parseCommandLine(const QStringList &arguments, const FileReade
     QString command;
     if (!group.isEmpty()) {
         if (commandsOfGroup(group).isEmpty()) {
-            out.error = QStringLiteral("unknown command \"%1\"; expected job, instance, cron, "
-                                       "server or help")
+            out.error = QStringLiteral("unknown command \"%1\"; expected job, instance, app, "
+                                       "worker, cron, server or help")
                             .arg(group);
             return out;
         }

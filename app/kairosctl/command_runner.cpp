@@ -2,6 +2,7 @@
 
 #include "views.h"
 
+#include <core/clock.h>
 #include <core/types.h>
 
 #include <QJsonDocument>
@@ -143,6 +144,19 @@ void CommandRunner::printReply(const QJsonObject &reply)
         break;
     case View::ServerInfo:
         m_out << serverInfo(reply, zone);
+        break;
+    case View::AppCreated:
+    case View::AppRotated:
+        m_out << reply.value(QStringLiteral("secret")).toString() << '\n';
+        m_out.flush();
+        m_err << appSecretNote(reply, m_action.view == View::AppCreated);
+        break;
+    case View::AppList:
+        m_out << appTable(reply.value(QStringLiteral("apps")).toArray());
+        break;
+    case View::WorkerList:
+        m_out << workerTable(reply.value(QStringLiteral("workers")).toArray(),
+                             m_options.nowMs > 0 ? m_options.nowMs : nowMs());
         break;
     }
 }

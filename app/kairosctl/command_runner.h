@@ -41,6 +41,7 @@ public:
         QString target;            // "127.0.0.1:7070 as admin" for connection errors
         int pollIntervalMs = 2000; // safety-net poll of instance.get while waiting
         int logPageSize = 1000;    // lines per instance.logs call
+        qint64 nowMs = 0;          // "now" for ages in human output (worker list); 0 = the clock
     };
 
     CommandRunner(client::Client &client, Action action, Options options, QTextStream &out,

@@ -31,6 +31,10 @@ enum class View {
     Instance,       // instance.cancel / instance.retry: a one-row table
     InstanceDetail, // instance.get: fields, then the attempts table
     ServerInfo,     // server.info: one field per line
+    AppCreated,     // app.create: the secret alone on stdout, a note on stderr
+    AppRotated,     // app.rotateSecret: the same
+    AppList,        // app.list: a table
+    WorkerList,     // worker.list: a table
 };
 
 enum class ActionKind {

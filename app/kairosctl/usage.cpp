@@ -69,6 +69,19 @@ const CommandHelp kCommands[] = {
      "  --follow               keep printing new lines until the run has ended\n"},
     {"instance cancel", "ID", "cancel a run that has not ended", ""},
     {"instance retry", "ID", "run a FAILED, TIMED_OUT or CANCELED run again (a new attempt)", ""},
+    {"app create", "NAME",
+     "create an app (the workers of one group log in as it); prints its secret",
+     "  NAME                   1 to 64 characters of A-Z a-z 0-9 . _ -\n"
+     "The secret alone goes to stdout, shown only this once (the server keeps only a\n"
+     "verifier): kairosctl app create billing > billing.secret\n"},
+    {"app list", "", "list the apps and how many live workers each has", ""},
+    {"app rotate-secret", "NAME", "give an app a new secret; prints it",
+     "The new secret alone goes to stdout. Connected workers stay connected; new logins\n"
+     "need the new secret.\n"},
+    {"worker list", "",
+     "list the workers: live, draining and (for one hour) dead, with their last heartbeat",
+     "Columns: LOAD is the 1-minute load average / CPUs, RUNNING is tasks running /\n"
+     "capacity; \"-\" where a worker reports no figure (the server's own worker).\n"},
     {"cron next", "EXPR [--tz ZONE] [--from EPOCH_MS] [--count N] | --batch [--count N]",
      "print the next fire times of a cron expression (no server needed)",
      "  --tz ZONE              IANA time zone (default: this machine's zone)\n"

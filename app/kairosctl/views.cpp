@@ -243,4 +243,91 @@ QString serverInfo(const QJsonObject &info, const QTimeZone &zone)
     });
 }
 
+QString ageText(qint64 thenMs, qint64 nowMs)
+{
+    if (thenMs <= 0)
+        return QStringLiteral("-");
+    const qint64 ms = std::max<qint64>(0, nowMs - thenMs);
+    if (ms < 10'000)
+        return QStringLiteral("%1 s ago").arg(QString::number(double(ms) / 1000.0, 'f', 1));
+    if (ms < 120'000)
+        return QStringLiteral("%1 s ago").arg(ms / 1000);
+    if (ms < 2 * 3600'000)
+        return QStringLiteral("%1 min ago").arg(ms / 60'000);
+    if (ms < 48 * 3600'000)
+        return QStringLiteral("%1 h ago").arg(ms / 3600'000);
+    return QStringLiteral("%1 d ago").arg(ms / (24 * 3600'000));
+}
+
+QString sizeText(qint64 mb)
+{
+    if (mb < 1024)
+        return QStringLiteral("%1 MB").arg(mb);
+    if (mb < 1024 * 1024)
+        return QStringLiteral("%1 GB").arg(QString::number(double(mb) / 1024.0, 'f', 1));
+    return QStringLiteral("%1 TB").arg(QString::number(double(mb) / (1024.0 * 1024.0), 'f', 1));
+}
+
+QString appTable(const QJsonArray &apps)
+{
+    Table t({QStringLiteral("NAME"), QStringLiteral("ALIVE WORKERS")});
+    t.alignRight(1);
+    for (const QJsonValue &v : apps) {
+        const QJsonObject app = v.toObject();
+        t.addRow({text(app, "name"), QString::number(number(app, "aliveWorkers"))});
+    }
+    return t.toString();
+}
+
+QString appSecretNote(const QJsonObject &reply, bool created)
+{
+    const QString name = text(reply, "name");
+    if (created) {
+        return QStringLiteral(
+                   "created app \"%1\"; its secret (on stdout) is shown only this once.\n"
+                   "Save it in a file only you can read (mode 0600) and start workers "
+                   "with\n  kairos-worker --app %1 --secret-file FILE ...\n")
+            .arg(name);
+    }
+    return QStringLiteral("app \"%1\" has a new secret (on stdout), shown only this once.\n"
+                          "Connected workers stay connected; put the new secret in their "
+                          "--secret-file\nbefore they log in again.\n")
+        .arg(name);
+}
+
+QString workerTable(const QJsonArray &workers, qint64 nowMs)
+{
+    Table t({QStringLiteral("ID"), QStringLiteral("APP"), QStringLiteral("ADDRESS"),
+             QStringLiteral("STATE"), QStringLiteral("LAST HEARTBEAT"), QStringLiteral("LOAD"),
+             QStringLiteral("MEM FREE"), QStringLiteral("DISK FREE"), QStringLiteral("RUNNING"),
+             QStringLiteral("TAGS")});
+    for (int column : {5, 6, 7, 8})
+        t.alignRight(column);
+    const QString none = QStringLiteral("-");
+    for (const QJsonValue &v : workers) {
+        const QJsonObject w = v.toObject();
+        const QJsonObject m = object(w, "metrics");
+        const double load = m.value(QStringLiteral("load1")).toDouble();
+        const qint64 cpus = number(m, "cpus");
+        // Memory and disk figures mean something only from a worker that reports its machine.
+        const bool reportsMachine = number(m, "memTotalMb") > 0;
+        const qint64 capacity = number(w, "capacity");
+        QString running = QString::number(number(m, "running"));
+        if (capacity > 0)
+            running += u'/' + QString::number(capacity);
+        QStringList tags;
+        for (const QJsonValue &tag : w.value(QStringLiteral("tags")).toArray())
+            tags << tag.toString();
+        t.addRow(
+            {text(w, "id"), text(w, "app"),
+             text(w, "address").isEmpty() ? none : text(w, "address"), text(w, "state"),
+             ageText(number(w, "lastHeartbeatMs"), nowMs),
+             cpus > 0 ? QStringLiteral("%1/%2").arg(QString::number(load, 'f', 2)).arg(cpus) : none,
+             reportsMachine ? sizeText(number(m, "memFreeMb")) : none,
+             reportsMachine ? sizeText(number(m, "diskFreeMb")) : none, running,
+             tags.isEmpty() ? none : tags.join(u',')});
+    }
+    return t.toString();
+}
+
 } // namespace kairos::cli

@@ -36,4 +36,19 @@ QString logLineText(const QJsonObject &line, const QTimeZone &zone);
 
 QString serverInfo(const QJsonObject &info, const QTimeZone &zone);
 
+// How long ago `thenMs` was, seen at `nowMs`: "0.8 s ago", "42 s ago", "5 min ago", "3 h ago",
+// "2 d ago"; "-" for 0 (never). A time slightly ahead (clocks of two machines) reads "0.0 s ago".
+QString ageText(qint64 thenMs, qint64 nowMs);
+// Megabytes for a reader: "512 MB", "1.5 GB", "2.0 TB".
+QString sizeText(qint64 mb);
+
+// NAME ALIVE WORKERS (app list).
+QString appTable(const QJsonArray &apps);
+// The lines on stderr after `app create` / `app rotate-secret`, whose stdout is the secret alone
+// (so `kairosctl app create billing > billing.secret` writes a usable secret file).
+QString appSecretNote(const QJsonObject &reply, bool created);
+// ID APP ADDRESS STATE LAST HEARTBEAT LOAD MEM FREE DISK FREE RUNNING TAGS (worker list), ages
+// seen at `nowMs`. Metrics a worker does not report (the local worker) show as "-".
+QString workerTable(const QJsonArray &workers, qint64 nowMs);
+
 } // namespace kairos::cli

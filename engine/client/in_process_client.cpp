@@ -42,19 +42,28 @@ void LocalEngineHost::start()
     QPointer<LocalEngineHost> self(this);
     QMetaObject::invokeMethod(
         m_engine, [self, engine = m_engine, port = m_adminPort, dataDir = m_dataDir] {
+            std::shared_ptr<server::CredentialCache> credentials;
             Status status = engine->start();
+            if (status.ok()) {
+                // Always: the in-process client manages apps too (app.list, app.create).
+                credentials = std::make_shared<server::CredentialCache>(engine->store());
+            }
             if (status.ok() && port != 0) {
-                auto credentials = std::make_shared<server::CredentialCache>(engine->store());
+                // The listener takes kairosctl, remote consoles and workers, so the
+                // administrator and the app `default` need their secrets in the data folder.
                 status = server::bootstrapAdministrator(*credentials, dataDir);
+                if (status.ok())
+                    status = server::bootstrapDefaultApp(*credentials, dataDir);
                 if (status.ok()) {
                     auto *service = new server::AdminService(*engine, credentials, engine);
                     status = service->listen(QHostAddress::LocalHost, port, {});
                 }
             }
-            QMetaObject::invokeMethod(self.data(), [self, status] {
+            QMetaObject::invokeMethod(self.data(), [self, status, credentials] {
                 if (!self)
                     return;
                 self->m_running = status.ok();
+                self->m_credentials = credentials;
                 if (status.ok())
                     emit self->started();
                 else
@@ -93,7 +102,7 @@ void InProcessClient::wireEvents()
         return;
     m_wired = true;
     server::Engine *engine = m_host->engine();
-    m_api = std::make_shared<server::AdminApi>(*engine);  // FIXME(B2): pass the credential cache
+    m_api = std::make_shared<server::AdminApi>(*engine, m_host->credentials());
     connect(engine, &server::Engine::instancesChanged, this, &Client::instancesChanged,
             Qt::QueuedConnection);
     connect(

@@ -30,10 +30,15 @@ public:
 
     // Starts the engine on its thread; `started` or `failed` follows (on this thread).
     void start();
-    // Also accept kairosctl/remote consoles on 127.0.0.1:port (0: none). Call before start().
+    // Also accept kairosctl, remote consoles and workers on 127.0.0.1:port (0: none); the
+    // administrator password and the app `default`'s secret are created in `dataDir` on the first
+    // start. Call before start().
     void setAdminListenPort(quint16 port, QString dataDir);
 
     server::Engine *engine() const { return m_engine; } // lives on the engine thread
+    // The administrator and app credentials once started (null before); use them on the
+    // engine thread only.
+    std::shared_ptr<server::CredentialCache> credentials() const { return m_credentials; }
     bool isRunning() const { return m_running; }
     QString dataDescription() const { return m_config.store.url; }
 
@@ -45,6 +50,7 @@ private:
     server::EngineConfig m_config;
     QThread m_thread;
     server::Engine *m_engine = nullptr;
+    std::shared_ptr<server::CredentialCache> m_credentials;
     quint16 m_adminPort = 0;
     QString m_dataDir;
     bool m_running = false;

@@ -1,5 +1,6 @@
 #include "admin_api.h"
 
+#include "credentials.h"
 #include "server_log.h"
 
 #include <core/clock.h>
@@ -41,7 +42,9 @@ QStringList AdminApi::methods()
             QStringLiteral("job.disable"),     QStringLiteral("job.delete"),
             QStringLiteral("job.run"),         QStringLiteral("instance.list"),
             QStringLiteral("instance.get"),    QStringLiteral("instance.logs"),
-            QStringLiteral("instance.cancel"), QStringLiteral("instance.retry")};
+            QStringLiteral("instance.cancel"), QStringLiteral("instance.retry"),
+            QStringLiteral("worker.list"),     QStringLiteral("app.list"),
+            QStringLiteral("app.create"),      QStringLiteral("app.rotateSecret")};
 }
 
 Result<Job> AdminApi::resolveJob(const QJsonObject &params) const
@@ -244,8 +247,60 @@ void AdminApi::handle(const QString &method, const QJsonObject &params, Done don
         if (method == QLatin1String("instance.retry"))
             return engine.retryInstance(id, instanceReply);
     }
+    if (method.startsWith(QLatin1String("worker.")) || method.startsWith(QLatin1String("app."))) {
+        if (handleWorkersAndApps(method, params, done))
+            return;
+    }
     done(makeError(tr("unknown method \"%1\"; this server offers: %2")
                        .arg(method, methods().join(QStringLiteral(", ")))));
+}
+
+bool AdminApi::handleWorkersAndApps(const QString &method, const QJsonObject &params,
+                                    const Done &done)
+{
+    if (method == QLatin1String("worker.list")) {
+        done(QJsonObject{{QStringLiteral("workers"), toArray(m_engine.workers(), workerToJson)}});
+        return true;
+    }
+    const bool create = method == QLatin1String("app.create");
+    const bool rotate = method == QLatin1String("app.rotateSecret");
+    if (method != QLatin1String("app.list") && !create && !rotate)
+        return false;
+    if (!m_credentials) {
+        done(makeError(tr("%1: apps are not managed here (this engine has no credential store "
+                          "for workers)")
+                           .arg(method)));
+        return true;
+    }
+    if (method == QLatin1String("app.list")) {
+        QHash<QString, int> alive;
+        for (const WorkerInfo &w : m_engine.workers()) {
+            if (w.state == WorkerState::Alive)
+                ++alive[w.app];
+        }
+        QJsonArray apps;
+        for (const QString &name : m_credentials->appNames()) {
+            apps.append(QJsonObject{{QStringLiteral("name"), name},
+                                    {QStringLiteral("aliveWorkers"), alive.value(name)}});
+        }
+        done(QJsonObject{{QStringLiteral("apps"), apps}});
+        return true;
+    }
+    const QJsonValue name = params.value(QStringLiteral("name"));
+    if (!name.isString()) {
+        done(makeError(tr("name: expected the app name as a string")));
+        return true;
+    }
+    auto reply = [done, name = name.toString()](Result<QString> secret) {
+        if (!secret.ok())
+            return done(makeError(secret.error()));
+        done(QJsonObject{{QStringLiteral("name"), name}, {QStringLiteral("secret"), *secret}});
+    };
+    if (create)
+        m_credentials->createApp(name.toString(), &m_engine, reply);
+    else
+        m_credentials->rotateAppSecret(name.toString(), &m_engine, reply);
+    return true;
 }
 
 } // namespace kairos::server

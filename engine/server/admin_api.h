@@ -20,6 +20,7 @@ public:
     using Done = std::function<void(Result<QJsonObject>)>;
 
     // `credentials` serves the app.* methods; without it they answer "apps are not managed here".
+    // worker.list reads Engine::workers().
     explicit AdminApi(Engine &engine, std::shared_ptr<CredentialCache> credentials = nullptr)
         : m_engine(engine)
         , m_credentials(std::move(credentials))
@@ -37,6 +38,8 @@ public:
 
 private:
     Result<Job> resolveJob(const QJsonObject &params) const;
+    // worker.* and app.* methods; false for a method it does not know.
+    bool handleWorkersAndApps(const QString &method, const QJsonObject &params, const Done &done);
 
     Engine &m_engine;
     std::shared_ptr<CredentialCache> m_credentials;

@@ -212,6 +212,15 @@ void TestCliCommandLine::requests_data()
                                     << R"({"id":7})";
     QTest::newRow("server info") << QStringList{"server", "info"} << "server.info"
                                  << "{}";
+    QTest::newRow("app create") << QStringList{"app", "create", "billing"} << "app.create"
+                                << R"({"name":"billing"})";
+    QTest::newRow("app rotate-secret")
+        << QStringList{"app", "rotate-secret", "default", "--json"} << "app.rotateSecret"
+        << R"({"name":"default"})";
+    QTest::newRow("app list") << QStringList{"app", "list"} << "app.list"
+                              << "{}";
+    QTest::newRow("worker list") << QStringList{"worker", "list", "--json"} << "worker.list"
+                                 << "{}";
 }
 
 void TestCliCommandLine::requests()
@@ -299,7 +308,7 @@ void TestCliCommandLine::usageErrors_data()
         << "instance";
     QTest::newRow("unknown group")
         << QStringList{"jobs", "list"}
-        << "unknown command \"jobs\"; expected job, instance, cron, server or help"
+        << "unknown command \"jobs\"; expected job, instance, app, worker, cron, server or help"
         << "";
     QTest::newRow("no command") << QStringList{} << "missing command"
                                 << "";
@@ -337,6 +346,22 @@ void TestCliCommandLine::usageErrors_data()
     QTest::newRow("logs option elsewhere")
         << QStringList{"instance", "show", "3", "--follow"} << "unknown option --follow"
         << "instance show";
+    QTest::newRow("app create without a name")
+        << QStringList{"app", "create"} << "missing argument NAME"
+        << "app create";
+    QTest::newRow("app rotate-secret with two names")
+        << QStringList{"app", "rotate-secret", "a", "b"} << "unexpected argument \"b\""
+        << "app rotate-secret";
+    QTest::newRow("unknown app command")
+        << QStringList{"app", "delete", "a"}
+        << "app: unknown command \"delete\"; expected one of create, list, rotate-secret"
+        << "app";
+    QTest::newRow("worker list takes no argument")
+        << QStringList{"worker", "list", "w1"} << "unexpected argument \"w1\""
+        << "worker list";
+    QTest::newRow("missing worker command")
+        << QStringList{"worker"} << "worker: missing command; expected one of list"
+        << "worker";
     QTest::newRow("cron without expression")
         << QStringList{"cron", "next", "--tz", "UTC"} << "missing argument EXPR"
         << "cron next";

@@ -6,6 +6,7 @@
 
 #include <command_line.h>
 #include <command_runner.h>
+#include <core/worker_info.h>
 
 #include <QJsonDocument>
 #include <QSignalSpy>
@@ -142,6 +143,13 @@ private slots:
     void followEndedInstance();
     void followPrintsEveryLineOnce();
     void followCatchesUpAfterGapDuringFetch();
+    void appSecretAloneOnStdout_data();
+    void appSecretAloneOnStdout();
+    void appSecretJson();
+    void appCreateRefused();
+    void appList();
+    void workerListTable();
+    void workerListJson();
 };
 
 void TestCliRunner::printsReplyAsJson()
@@ -515,6 +523,130 @@ void TestCliRunner::followCatchesUpAfterGapDuringFetch()
     state = inst(4, InstanceStatus::Canceled, 2);
     QCOMPARE(s.wait(), 0);
     QCOMPARE(seqsOf(s.out), range(1, 5));
+}
+
+void TestCliRunner::appSecretAloneOnStdout_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QString>("note");
+    QTest::newRow("create") << QStringList{"app", "create", "billing"} << "app.create"
+                            << "created app \"billing\"";
+    QTest::newRow("rotate") << QStringList{"app", "rotate-secret", "billing"} << "app.rotateSecret"
+                            << "app \"billing\" has a new secret";
+}
+
+void TestCliRunner::appSecretAloneOnStdout()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, method);
+    QFETCH(QString, note);
+    FakeClient client;
+    client.handlers.insert(method, [](const QJsonObject &p) {
+        return std::optional<Result<QJsonObject>>(
+            QJsonObject{{"name", p.value("name")}, {"secret", "Zm9vYmFyYmF6cXV4"}});
+    });
+    Session s(client, args);
+    QCOMPARE(s.wait(), 0);
+    QCOMPARE(client.methods(), QStringList{method});
+    QCOMPARE(client.calls.at(0).params, (QJsonObject{{"name", "billing"}}));
+    // `kairosctl app create billing > billing.secret` must give a usable secret file.
+    QCOMPARE(s.out, QStringLiteral("Zm9vYmFyYmF6cXV4\n"));
+    QVERIFY2(s.err.startsWith(note), qPrintable(s.err));
+}
+
+void TestCliRunner::appSecretJson()
+{
+    FakeClient client;
+    const QJsonObject reply{{"name", "billing"}, {"secret", "Zm9vYmFyYmF6cXV4"}};
+    client.handlers.insert("app.rotateSecret", [&](const QJsonObject &) {
+        return std::optional<Result<QJsonObject>>(reply);
+    });
+    CommandRunner::Options options;
+    options.json = true;
+    Session s(client, {"app", "rotate-secret", "billing"}, options);
+    QCOMPARE(s.wait(), 0);
+    QCOMPARE(QJsonDocument::fromJson(s.out.toUtf8()).object(), reply);
+    QCOMPARE(s.err, QString());
+}
+
+void TestCliRunner::appCreateRefused()
+{
+    FakeClient client;
+    client.handlers.insert("app.create", [](const QJsonObject &) {
+        return std::optional<Result<QJsonObject>>(
+            makeError("name: an app named \"default\" exists already"));
+    });
+    Session s(client, {"app", "create", "default"});
+    QCOMPARE(s.wait(), 1);
+    QCOMPARE(s.out, QString());
+    QCOMPARE(s.err, QStringLiteral("kairosctl: name: an app named \"default\" exists already\n"));
+}
+
+void TestCliRunner::appList()
+{
+    FakeClient client;
+    client.handlers.insert("app.list", [](const QJsonObject &) {
+        return std::optional<Result<QJsonObject>>(QJsonObject{
+            {"apps", QJsonArray{QJsonObject{{"name", "default"}, {"aliveWorkers", 3}}}}});
+    });
+    Session s(client, {"app", "list"});
+    QCOMPARE(s.wait(), 0);
+    QCOMPARE(s.out, QStringLiteral("NAME     ALIVE WORKERS\n"
+                                   "default              3\n"));
+}
+
+void TestCliRunner::workerListTable()
+{
+    const qint64 now = 1'700'000'000'000;
+    WorkerInfo w;
+    w.id = QStringLiteral("w1");
+    w.app = QStringLiteral("default");
+    w.address = QStringLiteral("127.0.0.1");
+    w.capacity = 4;
+    w.lastHeartbeatMs = now - 1'500;
+    w.metrics.cpus = 4;
+    w.metrics.load1 = 0.5;
+    w.metrics.memTotalMb = 8192;
+    w.metrics.memFreeMb = 4096;
+    w.metrics.diskFreeMb = 700;
+    w.metrics.running = 1;
+    FakeClient client;
+    client.handlers.insert("worker.list", [&](const QJsonObject &) {
+        return std::optional<Result<QJsonObject>>(
+            QJsonObject{{"workers", QJsonArray{workerToJson(w)}}});
+    });
+    CommandRunner::Options options;
+    options.nowMs = now;
+    Session s(client, {"worker", "list"}, options);
+    QCOMPARE(s.wait(), 0);
+    QCOMPARE(s.out, QStringLiteral("ID  APP      ADDRESS    STATE  LAST HEARTBEAT    LOAD  "
+                                   "MEM FREE  DISK FREE  RUNNING  TAGS\n"
+                                   "w1  default  127.0.0.1  ALIVE  1.5 s ago       0.50/4    "
+                                   "4.0 GB     700 MB      1/4  -\n"));
+}
+
+void TestCliRunner::workerListJson()
+{
+    WorkerInfo w;
+    w.id = QStringLiteral("w1");
+    w.app = QStringLiteral("default");
+    w.state = WorkerState::Dead;
+    w.deadReason = QStringLiteral("no heartbeat for 5.0 s");
+    const QJsonObject reply{{"workers", QJsonArray{workerToJson(w)}}};
+    FakeClient client;
+    client.handlers.insert("worker.list", [&](const QJsonObject &) {
+        return std::optional<Result<QJsonObject>>(reply);
+    });
+    CommandRunner::Options options;
+    options.json = true;
+    Session s(client, {"worker", "list"}, options);
+    QCOMPARE(s.wait(), 0);
+    const QJsonObject printed = QJsonDocument::fromJson(s.out.toUtf8()).object();
+    QCOMPARE(printed, reply);
+    auto back = workerFromJson(printed.value("workers").toArray().at(0).toObject());
+    QVERIFY2(back.ok(), qPrintable(back.error()));
+    QCOMPARE(back->deadReason, w.deadReason);
 }
 
 QTEST_GUILESS_MAIN(TestCliRunner)

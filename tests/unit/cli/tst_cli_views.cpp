@@ -5,6 +5,7 @@
 
 #include <core/instance.h>
 #include <core/job.h>
+#include <core/worker_info.h>
 
 #include <QTest>
 
@@ -41,6 +42,13 @@ private slots:
     void instanceDetail();
     void logLine();
     void serverInfo();
+    void ages_data();
+    void ages();
+    void sizes_data();
+    void sizes();
+    void appTable();
+    void appSecretNote();
+    void workerTable();
 };
 
 void TestCliViews::tableAlignsColumns()
@@ -275,6 +283,117 @@ void TestCliViews::serverInfo()
                                                          "time zone:        Europe/Paris\n"
                                                          "jobs:             4\n"
                                                          "active instances: 2\n"));
+}
+
+void TestCliViews::ages_data()
+{
+    QTest::addColumn<qint64>("then");
+    QTest::addColumn<qint64>("now");
+    QTest::addColumn<QString>("text");
+    const qint64 t = 1'700'000'000'000;
+    QTest::newRow("never") << qint64(0) << t << "-";
+    QTest::newRow("sub-second") << t << t + 800 << "0.8 s ago";
+    QTest::newRow("just now") << t << t << "0.0 s ago";
+    QTest::newRow("clock of the server ahead") << t + 300 << t << "0.0 s ago";
+    QTest::newRow("under ten seconds") << t << t + 9'949 << "9.9 s ago";
+    QTest::newRow("seconds") << t << t + 42'500 << "42 s ago";
+    QTest::newRow("minutes") << t << t + 5 * 60'000 + 1 << "5 min ago";
+    QTest::newRow("hours") << t << t + 3 * 3600'000 << "3 h ago";
+    QTest::newRow("days") << t << t + 50 * 3600'000LL << "2 d ago";
+}
+
+void TestCliViews::ages()
+{
+    QFETCH(qint64, then);
+    QFETCH(qint64, now);
+    QFETCH(QString, text);
+    QCOMPARE(ageText(then, now), text);
+}
+
+void TestCliViews::sizes_data()
+{
+    QTest::addColumn<qint64>("mb");
+    QTest::addColumn<QString>("text");
+    QTest::newRow("zero") << qint64(0) << "0 MB";
+    QTest::newRow("megabytes") << qint64(180) << "180 MB";
+    QTest::newRow("gigabytes") << qint64(1536) << "1.5 GB";
+    QTest::newRow("terabytes") << qint64(2 * 1024 * 1024) << "2.0 TB";
+}
+
+void TestCliViews::sizes()
+{
+    QFETCH(qint64, mb);
+    QFETCH(QString, text);
+    QCOMPARE(sizeText(mb), text);
+}
+
+void TestCliViews::appTable()
+{
+    const QJsonArray apps{QJsonObject{{QStringLiteral("name"), QStringLiteral("billing")},
+                                      {QStringLiteral("aliveWorkers"), 12}},
+                          QJsonObject{{QStringLiteral("name"), QStringLiteral("default")},
+                                      {QStringLiteral("aliveWorkers"), 0}}};
+    QCOMPARE(cli::appTable(apps), QStringLiteral("NAME     ALIVE WORKERS\n"
+                                                 "billing             12\n"
+                                                 "default              0\n"));
+}
+
+void TestCliViews::appSecretNote()
+{
+    const QJsonObject reply{{QStringLiteral("name"), QStringLiteral("billing")},
+                            {QStringLiteral("secret"), QStringLiteral("s3cr3t")}};
+    const QString created = cli::appSecretNote(reply, true);
+    QVERIFY2(created.contains(QStringLiteral("created app \"billing\"")), qPrintable(created));
+    QVERIFY(created.contains(QStringLiteral("kairos-worker --app billing --secret-file FILE")));
+    QVERIFY2(!created.contains(QStringLiteral("s3cr3t")), "the note must not repeat the secret");
+    const QString rotated = cli::appSecretNote(reply, false);
+    QVERIFY2(rotated.contains(QStringLiteral("app \"billing\" has a new secret")),
+             qPrintable(rotated));
+    QVERIFY(rotated.contains(QStringLiteral("Connected workers stay connected")));
+}
+
+void TestCliViews::workerTable()
+{
+    const qint64 now = 1'700'000'000'000;
+    WorkerInfo remote;
+    remote.id = QStringLiteral("host-a:4242");
+    remote.app = QStringLiteral("billing");
+    remote.address = QStringLiteral("10.0.0.5");
+    remote.tags = {QStringLiteral("gpu"), QStringLiteral("eu")};
+    remote.capacity = 8;
+    remote.state = WorkerState::Alive;
+    remote.lastHeartbeatMs = now - 800;
+    remote.metrics.load1 = 7.2;
+    remote.metrics.cpus = 2;
+    remote.metrics.memFreeMb = 180;
+    remote.metrics.memTotalMb = 4096;
+    remote.metrics.diskFreeMb = 20480;
+    remote.metrics.running = 3;
+    WorkerInfo dead = remote;
+    dead.id = QStringLiteral("host-b:77");
+    dead.address = QStringLiteral("10.0.0.6");
+    dead.tags.clear();
+    dead.state = WorkerState::Dead;
+    dead.lastHeartbeatMs = now - 42'000;
+    dead.deadAtMs = now - 37'000;
+    dead.metrics.running = 0;
+    WorkerInfo local; // the server's own worker reports no metrics
+    local.id = QStringLiteral("local");
+    local.app = QStringLiteral("*");
+    local.address = QStringLiteral("local");
+    local.capacity = 64;
+    local.lastHeartbeatMs = now - 100;
+
+    const QJsonArray workers{workerToJson(remote), workerToJson(dead), workerToJson(local)};
+    QCOMPARE(cli::workerTable(workers, now),
+             QStringLiteral("ID           APP      ADDRESS   STATE  LAST HEARTBEAT    LOAD  "
+                            "MEM FREE  DISK FREE  RUNNING  TAGS\n"
+                            "host-a:4242  billing  10.0.0.5  ALIVE  0.8 s ago       7.20/2    "
+                            "180 MB    20.0 GB      3/8  gpu,eu\n"
+                            "host-b:77    billing  10.0.0.6  DEAD   42 s ago        7.20/2    "
+                            "180 MB    20.0 GB      0/8  -\n"
+                            "local        *        local     ALIVE  0.1 s ago            -  "
+                            "       -          -     0/64  -\n"));
 }
 
 QTEST_GUILESS_MAIN(TestCliViews)
