@@ -9,6 +9,7 @@
 #include <QRegularExpression>
 #include <QTimer>
 
+#include <cerrno>
 #include <csignal>
 #include <sys/types.h>
 
@@ -44,6 +45,33 @@ bool processExists(qint64 pid)
     const QByteArray text = stat.readAll();
     const int close = text.lastIndexOf(')');
     return close > 0 && text.size() > close + 2 && text.at(close + 2) != 'Z';
+}
+
+bool processGroupExists(qint64 pgid)
+{
+    if (pgid <= 1)
+        return false;
+    // Scan /proc rather than kill(-pgid, 0): a member that already died but was not reaped yet
+    // (a zombie, e.g. the launcher of a frozen worker) must not count as running.
+    const QStringList entries = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs);
+    for (const QString &entry : entries) {
+        bool isPid = false;
+        entry.toLongLong(&isPid);
+        if (!isPid)
+            continue;
+        QFile stat(QStringLiteral("/proc/%1/stat").arg(entry));
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray text = stat.readAll();
+        const int close = text.lastIndexOf(')');
+        if (close < 0)
+            continue;
+        // After "comm)": state ppid pgrp ...
+        const QList<QByteArray> fields = text.mid(close + 2).split(' ');
+        if (fields.size() > 2 && fields[2].toLongLong() == pgid && fields[0] != "Z")
+            return true;
+    }
+    return false;
 }
 
 QStringList readLines(const QString &path)
@@ -124,6 +152,110 @@ bool ServerProcess::terminate(int timeoutMs)
     const bool ok = m_process->waitForFinished(timeoutMs);
     m_output += QString::fromUtf8(m_process->readAll());
     return ok && m_process->exitStatus() == QProcess::NormalExit && m_process->exitCode() == 0;
+}
+
+QString ServerProcess::readOutput()
+{
+    if (m_process)
+        m_output += QString::fromUtf8(m_process->readAll());
+    return m_output;
+}
+
+QString ServerProcess::secretFile() const
+{
+    return QDir(m_dataDir).filePath(QStringLiteral("apps/default.secret"));
+}
+
+WorkerProcess::WorkerProcess(QString id, quint16 serverPort, QString secretFile,
+                             QStringList extraArgs)
+    : m_id(std::move(id))
+    , m_port(serverPort)
+    , m_secretFile(std::move(secretFile))
+    , m_extraArgs(std::move(extraArgs))
+{}
+
+WorkerProcess::~WorkerProcess()
+{
+    if (m_process && m_process->state() != QProcess::NotRunning) {
+        thaw(); // a frozen process cannot be reaped after SIGKILL until it is continued
+        kill9();
+    }
+}
+
+QString WorkerProcess::start(bool waitForRegistration, int timeoutMs)
+{
+    m_process = std::make_unique<QProcess>();
+    m_output.clear();
+    // Scripts inherit the worker's environment: they log which worker ran them.
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("KAIROS_TEST_WORKER"), m_id);
+    m_process->setProcessEnvironment(env);
+    m_process->setProgram(binDir() + QStringLiteral("/kairos-worker"));
+    m_process->setArguments(
+        QStringList{QStringLiteral("--server"), QStringLiteral("127.0.0.1:%1").arg(m_port),
+                    QStringLiteral("--app"), QStringLiteral("default"),
+                    QStringLiteral("--secret-file"), m_secretFile, QStringLiteral("--id"), m_id}
+        + m_extraArgs);
+    m_process->setProcessChannelMode(QProcess::MergedChannels);
+    m_process->start();
+    if (!m_process->waitForStarted(timeoutMs))
+        return QStringLiteral("kairos-worker did not start: ") + m_process->errorString();
+    if (!waitForRegistration)
+        return {};
+    const bool ok =
+        waitUntil([&] { return registrations() > 0 || m_process->state() == QProcess::NotRunning; },
+                  timeoutMs);
+    if (!ok || registrations() == 0)
+        return QStringLiteral("kairos-worker %1 did not register; output:\n%2").arg(m_id, m_output);
+    return {};
+}
+
+void WorkerProcess::kill9()
+{
+    if (!m_process)
+        return;
+    ::kill(pid_t(m_process->processId()), SIGKILL);
+    m_process->waitForFinished(10000);
+    readOutput();
+}
+
+void WorkerProcess::freeze()
+{
+    if (m_process)
+        ::kill(pid_t(m_process->processId()), SIGSTOP);
+}
+
+void WorkerProcess::thaw()
+{
+    if (m_process)
+        ::kill(pid_t(m_process->processId()), SIGCONT);
+}
+
+bool WorkerProcess::terminate(int timeoutMs)
+{
+    if (!m_process)
+        return true;
+    m_process->terminate();
+    const bool ok = m_process->waitForFinished(timeoutMs);
+    readOutput();
+    return ok && m_process->exitStatus() == QProcess::NormalExit && m_process->exitCode() == 0;
+}
+
+bool WorkerProcess::isRunning() const
+{
+    return m_process && m_process->state() != QProcess::NotRunning;
+}
+
+QString WorkerProcess::readOutput()
+{
+    if (m_process)
+        m_output += QString::fromUtf8(m_process->readAll());
+    return m_output;
+}
+
+int WorkerProcess::registrations()
+{
+    return int(readOutput().count(QStringLiteral(" registered with ")));
 }
 
 QString ServerProcess::adminPassword() const

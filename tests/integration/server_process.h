@@ -31,12 +31,45 @@ public:
     QString dataDir() const { return m_dataDir; }
     QString adminPassword() const;
     QString output() const { return m_output; }
+    // Reads what the process printed since the last read and returns everything so far.
+    QString readOutput();
+    QString secretFile() const; // DIR/apps/default.secret
 
 private:
     QString m_dataDir;
     QStringList m_extraArgs;
     std::unique_ptr<QProcess> m_process;
     quint16 m_port = 0;
+    QString m_output;
+};
+
+// A real kairos-worker process connected to a ServerProcess (app `default`, its secret file).
+class WorkerProcess {
+public:
+    WorkerProcess(QString id, quint16 serverPort, QString secretFile, QStringList extraArgs = {});
+    ~WorkerProcess();
+
+    // Starts kairos-worker and waits (bounded) until it printed that it registered. Empty on
+    // success, else why (with its output). With waitForRegistration false it only starts.
+    QString start(bool waitForRegistration = true, int timeoutMs = 20000);
+    void kill9();
+    void freeze();                         // SIGSTOP
+    void thaw();                           // SIGCONT
+    bool terminate(int timeoutMs = 30000); // SIGTERM; true on a clean exit (code 0)
+    bool isRunning() const;
+    qint64 pid() const { return m_process ? m_process->processId() : 0; }
+    QString id() const { return m_id; }
+    // Reads new output; returns everything printed so far (stdout and stderr).
+    QString readOutput();
+    // How many times it printed that it registered.
+    int registrations();
+
+private:
+    QString m_id;
+    quint16 m_port;
+    QString m_secretFile;
+    QStringList m_extraArgs;
+    std::unique_ptr<QProcess> m_process;
     QString m_output;
 };
 
@@ -72,5 +105,7 @@ bool isTerminalStatus(const QString &status);
 // Spins the event loop until pred() or the deadline; returns pred().
 bool waitUntil(const std::function<bool()> &pred, int timeoutMs);
 bool processExists(qint64 pid);
+// True while a live (not zombie) process is in the process group.
+bool processGroupExists(qint64 pgid);
 
 } // namespace kairos::test
