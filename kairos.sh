@@ -2,7 +2,8 @@
 # Kairos developer entry point.
 #
 #   ./kairos.sh run [--headless] [ARGS...]   install what is missing, build, start local mode
-#   ./kairos.sh test [CTEST ARGS...]         install, build, run every test suite through ctest
+#   ./kairos.sh test [CTEST ARGS...]         install, build, run every test suite through ctest,
+#                                            then both fuzz targets for 60 s each
 #   ./kairos.sh bench [BENCH ARGS...]        install, build, run kairos-bench (JSON lines)
 #   ./kairos.sh fuzz [SECONDS]               build the libFuzzer targets with clang and run them
 #   ./kairos.sh build                        install and build only
