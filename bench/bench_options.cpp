@@ -38,9 +38,16 @@ Result<int> parseCount(const QString &text, const QString &option, int min)
 
 QStringList BenchOptions::workloadNames()
 {
-    return {QStringLiteral("e2e_throughput"),   QStringLiteral("trigger_latency"),
-            QStringLiteral("trigger_lateness"), QStringLiteral("burst_10k"),
-            QStringLiteral("idle_rss"),         QStringLiteral("peers")};
+    return {QStringLiteral("e2e_throughput"),
+            QStringLiteral("trigger_latency"),
+            QStringLiteral("trigger_lateness"),
+            QStringLiteral("burst_10k"),
+            QStringLiteral("idle_rss"),
+            QStringLiteral("peers"),
+            QStringLiteral("remote_e2e_throughput"),
+            QStringLiteral("dispatch_to_start"),
+            QStringLiteral("worker_idle_rss"),
+            QStringLiteral("server_200_idle_workers")};
 }
 
 bool BenchOptions::wants(const QString &workload) const
@@ -85,7 +92,32 @@ Result<BenchOptions> BenchOptions::parse(const QStringList &arguments)
         QStringLiteral("Before each repetition wait up to S seconds for other processes to use "
                        "less than 0.25 cores (default 60; 0 = do not wait)."),
         QStringLiteral("S"));
-    p.addOptions({only, store, quick, reps, out, peers, sizes, quietMax});
+    const QCommandLineOption remoteSizes(
+        QStringLiteral("remote-sizes"),
+        QStringLiteral("remote_e2e_throughput sizes (default 100000; 5000 with --quick)."),
+        QStringLiteral("N[,N]"));
+    const QCommandLineOption workerThreads(
+        QStringLiteral("worker-threads"),
+        QStringLiteral("kairos-worker --threads in remote_e2e_throughput (default 64)."),
+        QStringLiteral("N"));
+    const QCommandLineOption idleWorkers(
+        QStringLiteral("idle-workers"),
+        QStringLiteral("Fake workers in server_200_idle_workers (default 200; 50 with --quick)."),
+        QStringLiteral("N"));
+    const QCommandLineOption fakeWorkers(
+        QStringLiteral("fake-workers"),
+        QStringLiteral("Sub-mode: run N fake workers against --server with --secret-file (app "
+                       "'default') until terminated; no benchmarks."),
+        QStringLiteral("N"));
+    const QCommandLineOption server(QStringLiteral("server"),
+                                    QStringLiteral("With --fake-workers: the server."),
+                                    QStringLiteral("HOST:PORT"));
+    const QCommandLineOption secretFile(
+        QStringLiteral("secret-file"),
+        QStringLiteral("With --fake-workers: the secret of the app 'default'."),
+        QStringLiteral("FILE"));
+    p.addOptions({only, store, quick, reps, out, peers, sizes, quietMax, remoteSizes, workerThreads,
+                  idleWorkers, fakeWorkers, server, secretFile});
     if (!p.parse(arguments))
         return makeError(p.errorText());
     if (p.isSet(QStringLiteral("help"))) {
@@ -109,6 +141,10 @@ Result<BenchOptions> BenchOptions::parse(const QStringList &arguments)
         o.burstJobs = 1000;
         o.idleJobs = 1000;
         o.quietMaxS = 0;
+        o.remoteSizes = {5000};
+        o.dispatchSeconds = 3;
+        o.idleWorkers = 50;
+        o.idleMeasureS = 5;
     }
     if (p.isSet(only)) {
         for (const QString &name : p.value(only).split(u',', Qt::SkipEmptyParts)) {
@@ -144,6 +180,35 @@ Result<BenchOptions> BenchOptions::parse(const QStringList &arguments)
         if (!n)
             return makeError(n.error());
         o.quietMaxS = *n;
+    }
+    if (p.isSet(remoteSizes)) {
+        auto list = parseSizes(p.value(remoteSizes), QStringLiteral("--remote-sizes"));
+        if (!list)
+            return makeError(list.error());
+        o.remoteSizes = *list;
+    }
+    if (p.isSet(workerThreads)) {
+        auto n = parseCount(p.value(workerThreads), QStringLiteral("--worker-threads"), 1);
+        if (!n)
+            return makeError(n.error());
+        o.workerThreads = *n;
+    }
+    if (p.isSet(idleWorkers)) {
+        auto n = parseCount(p.value(idleWorkers), QStringLiteral("--idle-workers"), 1);
+        if (!n)
+            return makeError(n.error());
+        o.idleWorkers = *n;
+    }
+    if (p.isSet(fakeWorkers)) {
+        auto n = parseCount(p.value(fakeWorkers), QStringLiteral("--fake-workers"), 1);
+        if (!n)
+            return makeError(n.error());
+        o.fakeWorkers = *n;
+        o.fakeServer = p.value(server);
+        o.fakeSecretFile = p.value(secretFile);
+        if (o.fakeServer.isEmpty() || o.fakeSecretFile.isEmpty())
+            return makeError(QStringLiteral("--fake-workers: expected --server HOST:PORT and "
+                                            "--secret-file FILE as well"));
     }
     o.outFile = p.value(out);
     return o;

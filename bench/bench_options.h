@@ -30,6 +30,20 @@ struct BenchOptions {
     int latenessSpreadS = 60;
     int burstJobs = 10000;
     int idleJobs = 10000;
+    // Remote workers (docs/benchmarks.md, "Remote workers").
+    QList<int> remoteSizes{100000}; // remote_e2e_throughput sizes
+    int workerThreads = 64;         // kairos-worker --threads in remote_e2e_throughput
+    int dispatchRate = 200;         // dispatch_to_start: instances per second ...
+    int dispatchSeconds = 10;       // ... for this long (after 1 s of warm-up)
+    int workerIdleS = 5;            // worker_idle_rss: idle time before the RSS is read
+    int idleWorkers = 200;          // server_200_idle_workers: fake workers ...
+    int idleMeasureS = 20;          // ... and the window over which kairosd's CPU is measured
+
+    // Sub-mode `--fake-workers N --server HOST:PORT --secret-file F`: instead of benchmarks,
+    // run N fake workers (docs/benchmarks.md, server_200_idle_workers) until terminated.
+    int fakeWorkers = 0;
+    QString fakeServer;
+    QString fakeSecretFile;
 
     static QStringList workloadNames();
     bool wants(const QString &workload) const;

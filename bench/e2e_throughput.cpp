@@ -198,29 +198,7 @@ bool runE2eThroughput(WorkloadContext &ctx)
         };
         const QJsonObject line = repeat(
             ctx, QStringLiteral("e2e_throughput"), fixed, [&](int) { return oneRep(ctx, n); },
-            [&](QJsonObject &l) {
-                const double mine = l.value(QStringLiteral("figures"))
-                                        .toObject()
-                                        .value(QStringLiteral("e2e_rate"))
-                                        .toObject()
-                                        .value(QStringLiteral("median"))
-                                        .toDouble();
-                QJsonObject best = peerBestFromResults(n);
-                const double peer = best.value(QStringLiteral("e2e_rate")).toDouble();
-                if (peer > 0 && mine > 0)
-                    l.insert(QStringLiteral("ratio_vs_peer_best"), rounded(mine / peer, 2));
-                l.insert(QStringLiteral("peer_best"), best);
-                if (!ctx.peersSameRun.isEmpty() && n == 100000) {
-                    QJsonObject same = ctx.peersSameRun;
-                    double bestSame = 0;
-                    for (auto it = same.begin(); it != same.end(); ++it)
-                        bestSame = std::max(bestSame, it.value().toDouble());
-                    if (bestSame > 0 && mine > 0)
-                        l.insert(QStringLiteral("ratio_vs_peer_same_run"),
-                                 rounded(mine / bestSame, 2));
-                    l.insert(QStringLiteral("peers_same_run_e2e_rate"), same);
-                }
-            });
+            [&](QJsonObject &l) { addPeerRatios(ctx, n, l); });
         ok = ok && !line.contains(QStringLiteral("errors"));
     }
     return ok;

@@ -1,7 +1,9 @@
-// kairos-bench: measures Kairos (throughput, trigger latency and lateness, burst, idle memory)
-// and optionally two peer job queues in the same run. One JSON object per line on stdout,
-// progress on stderr. docs/benchmarks.md explains every figure.
+// kairos-bench: measures Kairos (throughput, trigger latency and lateness, burst, idle memory;
+// with remote workers: throughput, dispatch-to-start latency, idle worker memory, server cost of
+// idle workers) and optionally two peer job queues in the same run. One JSON object per line on
+// stdout, progress on stderr. docs/benchmarks.md explains every figure.
 #include "bench_options.h"
+#include "fake_workers.h"
 #include "reporter.h"
 #include "store_provider.h"
 #include "workloads.h"
@@ -30,7 +32,12 @@ int runAll(const BenchOptions &options)
     const QStringList storeWorkloads{QStringLiteral("e2e_throughput"),
                                      QStringLiteral("trigger_latency"),
                                      QStringLiteral("trigger_lateness"),
-                                     QStringLiteral("burst_10k"), QStringLiteral("idle_rss")};
+                                     QStringLiteral("burst_10k"),
+                                     QStringLiteral("idle_rss"),
+                                     QStringLiteral("remote_e2e_throughput"),
+                                     QStringLiteral("dispatch_to_start"),
+                                     QStringLiteral("worker_idle_rss"),
+                                     QStringLiteral("server_200_idle_workers")};
     const bool anyStoreWorkload = std::any_of(storeWorkloads.cbegin(), storeWorkloads.cend(),
                                               [&](const QString &w) { return options.wants(w); });
     if (!anyStoreWorkload)
@@ -56,6 +63,18 @@ int runAll(const BenchOptions &options)
             ok = runBurst(ctx) && ok;
         if (options.wants(QStringLiteral("idle_rss")))
             ok = runIdleRss(ctx) && ok;
+        if (options.wants(QStringLiteral("remote_e2e_throughput")))
+            ok = runRemoteE2eThroughput(ctx) && ok;
+        if (options.wants(QStringLiteral("dispatch_to_start")))
+            ok = runDispatchToStart(ctx) && ok;
+        // These two hardly depend on the store (a worker has none; idle workers touch it not at
+        // all): measured once, with kairosd on the first store of the run.
+        if (kind == options.stores.first()) {
+            if (options.wants(QStringLiteral("worker_idle_rss")))
+                ok = runWorkerIdleRss(ctx) && ok;
+            if (options.wants(QStringLiteral("server_200_idle_workers")))
+                ok = runServerIdleWorkers(ctx) && ok;
+        }
     }
     return ok ? 0 : 1;
 }
@@ -71,6 +90,12 @@ int main(int argc, char **argv)
     if (!options) {
         QTextStream(stderr) << "kairos-bench: " << options.error() << '\n';
         return 2;
+    }
+    if (options->fakeWorkers > 0) {
+        // Sub-mode: a fleet of fake workers for server_200_idle_workers, until terminated.
+        if (const int rc = startFakeWorkers(*options, &app); rc != 0)
+            return rc;
+        return QCoreApplication::exec();
     }
     int rc = 0;
     // Workloads wait in nested event loops, so they run from inside the application's loop.

@@ -84,6 +84,30 @@ QJsonObject peerBestFromResults(int n)
     };
 }
 
+void addPeerRatios(const WorkloadContext &ctx, int n, QJsonObject &line)
+{
+    const double mine = line.value(QStringLiteral("figures"))
+                            .toObject()
+                            .value(QStringLiteral("e2e_rate"))
+                            .toObject()
+                            .value(QStringLiteral("median"))
+                            .toDouble();
+    const QJsonObject best = peerBestFromResults(n);
+    const double peer = best.value(QStringLiteral("e2e_rate")).toDouble();
+    if (peer > 0 && mine > 0)
+        line.insert(QStringLiteral("ratio_vs_peer_best"), rounded(mine / peer, 2));
+    line.insert(QStringLiteral("peer_best"), best);
+    // The peers' scripts run with SIZES=100000: only that size compares in the same run.
+    if (!ctx.peersSameRun.isEmpty() && n == 100000) {
+        double bestSame = 0;
+        for (auto it = ctx.peersSameRun.begin(); it != ctx.peersSameRun.end(); ++it)
+            bestSame = std::max(bestSame, it.value().toDouble());
+        if (bestSame > 0 && mine > 0)
+            line.insert(QStringLiteral("ratio_vs_peer_same_run"), rounded(mine / bestSame, 2));
+        line.insert(QStringLiteral("peers_same_run_e2e_rate"), ctx.peersSameRun);
+    }
+}
+
 QJsonObject runPeers(WorkloadContext &ctx, bool *ok)
 {
     *ok = true;

@@ -62,6 +62,12 @@ MemoryKb memoryOf(qint64 pid)
     return MemoryKb{statusField(status, "VmRSS"), statusField(status, "VmHWM")};
 }
 
+qint64 pssKbOf(qint64 pid)
+{
+    // The first line names the mapping range; "Pss:" follows on a line of its own.
+    return statusField(readProcFile(QStringLiteral("/proc/%1/smaps_rollup").arg(pid)), "Pss");
+}
+
 bool resetPeakRss()
 {
     QFile f(QStringLiteral("/proc/self/clear_refs"));
@@ -80,11 +86,17 @@ qint64 selfCpuUs()
 
 QHash<QString, qint64> threadCpuUs()
 {
+    return threadCpuUsOf(0);
+}
+
+QHash<QString, qint64> threadCpuUsOf(qint64 pid)
+{
     QHash<QString, qint64> out;
-    const QStringList tids =
-        QDir(QStringLiteral("/proc/self/task")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    const QString base =
+        pid > 0 ? QStringLiteral("/proc/%1/task").arg(pid) : QStringLiteral("/proc/self/task");
+    const QStringList tids = QDir(base).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
     for (const QString &tid : tids) {
-        const QByteArray stat = readProcFile(QStringLiteral("/proc/self/task/%1/stat").arg(tid));
+        const QByteArray stat = readProcFile(base + u'/' + tid + QStringLiteral("/stat"));
         const int open = stat.indexOf('(');
         const int close = stat.lastIndexOf(')');
         if (open < 0 || close < open)

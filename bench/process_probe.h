@@ -17,6 +17,9 @@ struct MemoryKb {
 
 // VmRSS/VmHWM of `pid` (0 = this process); -1 fields when unreadable.
 MemoryKb memoryOf(qint64 pid = 0);
+// Proportional set size of `pid` in kB (/proc/PID/smaps_rollup: shared pages split among the
+// processes that map them); -1 when unreadable.
+qint64 pssKbOf(qint64 pid);
 // Resets this process's VmHWM to its current RSS (writes 5 to /proc/self/clear_refs), so a
 // following memoryOf().hwm is the peak of one workload. False if the kernel refused.
 bool resetPeakRss();
@@ -27,6 +30,9 @@ qint64 selfCpuUs();
 // (/proc/self/task/*/comm: "kairos-store", "kairos-local-wo", the main thread's is the
 // program's name). Threads that ended are not counted.
 QHash<QString, qint64> threadCpuUs();
+// The same for another process `pid` (kairosd's threads: "kairosd" = its engine thread,
+// "kairos-store", "QThread" helpers, ...).
+QHash<QString, qint64> threadCpuUsOf(qint64 pid);
 // User + system CPU of `pid` and every live descendant, in microseconds (0 for pid 0). CPU of
 // processes that exited in between is not counted, which is fine for PostgreSQL's long-lived
 // backends.

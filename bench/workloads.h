@@ -56,9 +56,18 @@ bool runTriggerLatency(WorkloadContext &ctx);
 bool runTriggerLateness(WorkloadContext &ctx);
 bool runBurst(WorkloadContext &ctx);
 bool runIdleRss(WorkloadContext &ctx);
+// Remote workers (issue 3): real kairosd and kairos-worker processes on loopback.
+bool runRemoteE2eThroughput(WorkloadContext &ctx);
+bool runDispatchToStart(WorkloadContext &ctx);
+bool runWorkerIdleRss(WorkloadContext &ctx);
+bool runServerIdleWorkers(WorkloadContext &ctx);
 // Runs the peers' scripts once each (SIZES=100000) and returns {peer: e2e_rate} for the ratio.
 QJsonObject runPeers(WorkloadContext &ctx, bool *ok);
 // The best peer by median 100k (or `n`) e2e rate, read from /work/shared/peers/results/*.jsonl.
 QJsonObject peerBestFromResults(int n);
+// Adds to an e2e line (median `figures.e2e_rate`): peer_best and ratio_vs_peer_best from the
+// recorded results, and with --peers at n = 100,000 peers_same_run_e2e_rate and
+// ratio_vs_peer_same_run (Kairos / the best peer measured earlier in this run).
+void addPeerRatios(const WorkloadContext &ctx, int n, QJsonObject &line);
 
 } // namespace kairos::bench

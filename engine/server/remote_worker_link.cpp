@@ -84,7 +84,7 @@ WorkerInfo RemoteWorkerLink::info() const
 
 QList<TaskKey> RemoteWorkerLink::heldKeys() const
 {
-    return QList<TaskKey>(m_held.cbegin(), m_held.cend());
+    return m_held.keys();
 }
 
 qint64 RemoteWorkerLink::msSinceHeartbeat() const
@@ -110,11 +110,11 @@ QString RemoteWorkerLink::describe(const TaskKey &key) const
 
 // --- bookkeeping of held tasks ---------------------------------------------------------------
 
-void RemoteWorkerLink::hold(const TaskKey &key)
+void RemoteWorkerLink::hold(const TaskKey &key, qint64 sentUs)
 {
     if (m_held.contains(key))
         return;
-    m_held.insert(key);
+    m_held.insert(key, sentUs);
     ++m_heldAttempts[{key.instanceId, key.attempt}];
 }
 
@@ -178,8 +178,9 @@ void RemoteWorkerLink::dispatch(const QList<TaskSpec> &tasks)
         QTimer::singleShot(0, this, [this, keys, reason] { emit returned(keys, reason); });
         return;
     }
+    const qint64 sentUs = nowUs();
     for (const TaskSpec &t : tasks)
-        hold(taskKeyOf(t));
+        hold(taskKeyOf(t), sentUs);
     m_connection->send(wire::encodeDispatch(tasks));
 }
 
@@ -319,9 +320,11 @@ void RemoteWorkerLink::onStatus(const protocol::Message &message)
     sendErrors(batch.errors);
     QList<TaskReport> accepted;
     accepted.reserve(batch.items.size());
+    QList<qint64> latencies;
     for (const TaskReport &r : batch.items) {
         const TaskKey key{r.instanceId, r.attempt, r.taskId};
-        if (!m_held.contains(key)) {
+        const auto held = m_held.constFind(key);
+        if (held == m_held.cend()) {
             qCWarning(lcWorkerLink).noquote()
                 << QStringLiteral("report from worker %1 on task %2 that was not dispatched to "
                                   "it: ignored")
@@ -332,8 +335,12 @@ void RemoteWorkerLink::onStatus(const protocol::Message &message)
             release(key);
         else if (r.status != InstanceStatus::Running)
             continue; // the decoder admits only RUNNING and terminal statuses
+        else if (r.timeUs > 0 && held.value() > 0)
+            latencies << r.timeUs - held.value();
         accepted << r;
     }
+    if (!latencies.isEmpty())
+        emit startLatencies(latencies);
     if (!accepted.isEmpty())
         emit reports(accepted);
 }

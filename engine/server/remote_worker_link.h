@@ -6,7 +6,9 @@
 // of section 12.3: it remembers the tasks dispatched through it and not yet finished, and passes
 // on only reports about those — a worker can never move a task it was not given. When the
 // connection closes or the worker is declared dead it emits lost() once, with the time before
-// which a retry of its runs must not start (its lease has surely ended by then).
+// which a retry of its runs must not start (its lease has surely ended by then). For the
+// benchmarks it also measures dispatch-to-start latency: the send time of each dispatched task
+// against the worker's microsecond stamp of its RUNNING report (startLatencies()).
 //
 // Heartbeat timeouts are checked from outside (WorkerRegistry, one timer for every link).
 //
@@ -97,6 +99,11 @@ public:
 signals:
     // The worker registered; `registered` has been sent. From now on id() is set.
     void registrationAccepted();
+    // For each `status` message with RUNNING reports that carry the runner's microsecond stamp
+    // (`tu`): stamp - the time this link handed the task's `dispatch` to the connection, in
+    // microseconds, one entry per such report. Both clocks are the wall clock, so this is only
+    // meaningful with the worker on the same machine (kairos-bench dispatch_to_start).
+    void startLatencies(const QList<qint64> &microseconds);
     // The link is done (lost, or the connection ended before a registration): its owner may
     // delete it (deleteLater).
     void finished();
@@ -114,7 +121,7 @@ private:
     void refuseRegistration(const QString &reason);
     void sendErrors(const QStringList &errors);
     void sendError(const QString &reason);
-    void hold(const TaskKey &key);
+    void hold(const TaskKey &key, qint64 sentUs = 0);
     void release(const TaskKey &key);
     void markLost(const QString &reason);
     QString describe(const TaskKey &key) const;
@@ -136,7 +143,9 @@ private:
     qint64 m_deadAtMs = 0;
     QString m_deadReason;
     QElapsedTimer m_sinceHeartbeat;
-    QSet<TaskKey> m_held;
+    // Held tasks with the wall-clock time (epoch µs) their dispatch was sent; 0 for tasks bound
+    // from a `held` list.
+    QHash<TaskKey, qint64> m_held;
     // Log lines are accepted for attempts held now or finished recently on this link (a worker
     // may flush the last lines of a run after its terminal report).
     QHash<AttemptKey, int> m_heldAttempts; // attempt -> number of held tasks

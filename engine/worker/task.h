@@ -33,6 +33,9 @@ struct TaskReport {
     InstanceStatus status = InstanceStatus::Running;
     QString result;
     qint64 timeMs = 0; // epoch ms of the transition
+    // The same instant in epoch microseconds, when the sender stamped it (0 = not stamped). Only
+    // for measuring dispatch-to-start latency on one machine (kairos-bench); never for logic.
+    qint64 timeUs = 0;
     bool operator==(const TaskReport &) const = default;
 };
 

@@ -221,8 +221,10 @@ void TaskRunner::onRunFinished(const TaskKey &key, InstanceStatus status, const 
 
 void TaskRunner::report(const TaskKey &key, InstanceStatus status, const QString &result)
 {
+    // One clock read for both fields, so the ms stamp is the µs stamp truncated.
+    const qint64 us = nowUs();
     m_pendingReports.append(
-        TaskReport{key.instanceId, key.attempt, key.taskId, status, result, nowMs()});
+        TaskReport{key.instanceId, key.attempt, key.taskId, status, result, us / 1000, us});
     scheduleTurn();
 }
 

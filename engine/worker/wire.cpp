@@ -11,7 +11,9 @@
 //    `metrics` may be absent (defaults), but a present field must have its type and bounds.
 //  - `heartbeat` needs `ts`; absent `metrics` means "unknown" (all 0).
 //  - In METRICS every field may be absent (0 = unknown); `load1` may be an integer or a float.
-//  - `jp`, `ip`, `to` of TASK and `r` of REPORT are optional; everything else listed is required.
+//  - `jp`, `ip`, `to` of TASK and `r`, `tu` of REPORT are optional; everything else listed is
+//    required. `tu` (epoch microseconds of the transition) is sent when the runner stamped it;
+//    the server uses it only to measure dispatch-to-start latency (kairos-bench).
 //  - Ids, attempts, times and counts are never negative; values that do not fit the C++ field
 //    (an attempt beyond 2^31 - 1) are refused, not truncated.
 //  - A batch decoder stops listing errors after kMaxListedErrors and adds one line with the count
@@ -60,6 +62,7 @@ inline constexpr QLatin1StringView Timeout{"to"};
 inline constexpr QLatin1StringView StatusName{"s"};
 inline constexpr QLatin1StringView Result{"r"};
 inline constexpr QLatin1StringView Time{"t"};
+inline constexpr QLatin1StringView TimeUs{"tu"};
 inline constexpr QLatin1StringView Stream{"s"};
 inline constexpr QLatin1StringView Text{"x"};
 // METRICS
@@ -325,6 +328,8 @@ QCborMap reportToCbor(const TaskReport &r)
     if (!r.result.isEmpty())
         c.insert(key::Result, r.result);
     c.insert(key::Time, r.timeMs);
+    if (r.timeUs > 0)
+        c.insert(key::TimeUs, r.timeUs);
     return c;
 }
 
@@ -352,6 +357,7 @@ void readReport(Fields &f, TaskReport &r)
     }
     f.text(key::Result, r.result, Need::Optional);
     f.integer(key::Time, r.timeMs, 0, kInt64Max);
+    f.integer(key::TimeUs, r.timeUs, 0, kInt64Max, Need::Optional);
 }
 
 QCborMap lineToCbor(const LogLine &l)

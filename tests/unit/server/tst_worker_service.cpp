@@ -831,6 +831,68 @@ private slots:
             QCOMPARE(wire::decodeCancel(*cancel).items.value(0).key.instanceId, id);
         }
     }
+
+    // kairos-bench's dispatch-to-start figure: a RUNNING report stamped in microseconds (`tu`)
+    // gives (stamp - the time the dispatch was sent); unstamped and terminal reports give none.
+    void runningReportsWithAMicrosecondStampGiveStartLatencies()
+    {
+        auto server = startServer(freshDb());
+        FakeWorker w(server->port(), u"w1"_s);
+        w.startHeartbeats();
+        QVERIFY(w.login());
+        QCOMPARE(server->engine->workerLinks().size(), 1);
+        auto *link = qobject_cast<RemoteWorkerLink *>(server->engine->workerLinks().first());
+        QVERIFY(link);
+        QSignalSpy latencies(link, &RemoteWorkerLink::startLatencies);
+        const Job job = created(*server->engine);
+
+        const qint64 beforeRun = nowUs();
+        const qint64 stamped = run(*server->engine, job.id);
+        const qint64 plain = run(*server->engine, job.id);
+        QList<TaskSpec> tasks;
+        while (tasks.size() < 2) { // one `dispatch` or two, as the turns fall
+            const QList<TaskSpec> more = w.takeDispatch();
+            if (more.isEmpty())
+                break;
+            tasks << more;
+        }
+        QCOMPARE(tasks.size(), 2);
+        const qint64 afterDispatch = nowUs();
+        const TaskKey stampedKey =
+            taskKeyOf(tasks.at(0).instanceId == stamped ? tasks.at(0) : tasks.at(1));
+        const TaskKey plainKey =
+            taskKeyOf(tasks.at(0).instanceId == plain ? tasks.at(0) : tasks.at(1));
+        QCOMPARE(stampedKey.instanceId, stamped);
+        QCOMPARE(plainKey.instanceId, plain);
+
+        // 1 ms after the dispatch arrived here; the link sent it before that.
+        const qint64 startUs = afterDispatch + 1000;
+        TaskReport started{stamped, stampedKey.attempt, 0, InstanceStatus::Running};
+        started.timeMs = startUs / 1000;
+        started.timeUs = startUs;
+        TaskReport unstamped{plain, plainKey.attempt, 0, InstanceStatus::Running};
+        unstamped.timeMs = nowMs();
+        w.conn.send(wire::encodeStatus({started, unstamped}));
+        QVERIFY(w.sync());
+        QCOMPARE(latencies.size(), 1);
+        const auto values = latencies.first().first().value<QList<qint64>>();
+        QCOMPARE(values.size(), 1);
+        QVERIFY2(values.first() >= 1000 && values.first() <= startUs - beforeRun,
+                 qPrintable(u"latency %1 us, expected 1000..%2"_s.arg(values.first())
+                                .arg(startUs - beforeRun)));
+
+        // Terminal reports carry the stamp too, but only starts are measured.
+        TaskReport done = started;
+        done.status = InstanceStatus::Succeeded;
+        done.timeUs = nowUs();
+        done.timeMs = done.timeUs / 1000;
+        w.conn.send(wire::encodeStatus({done}));
+        w.report(plainKey, InstanceStatus::Succeeded);
+        QVERIFY(w.sync());
+        QCOMPARE(latencies.size(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(statusOf(*server->engine, stamped),
+                                  toString(InstanceStatus::Succeeded), kWaitMs);
+    }
 };
 
 QTEST_GUILESS_MAIN(TstWorkerService)

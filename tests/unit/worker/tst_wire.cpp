@@ -406,25 +406,41 @@ void TstWire::statusRoundTrip_data()
 {
     QTest::addColumn<InstanceStatus>("status");
     QTest::addColumn<QString>("result");
-    QTest::newRow("running") << InstanceStatus::Running << QString();
-    QTest::newRow("succeeded") << InstanceStatus::Succeeded << u"exit code 0"_s;
-    QTest::newRow("failed") << InstanceStatus::Failed << u"killed by signal 9 (SIGKILL)"_s;
-    QTest::newRow("timed out") << InstanceStatus::TimedOut << u"timed out after 500 ms"_s;
-    QTest::newRow("canceled") << InstanceStatus::Canceled << u"canceled by alice ✓"_s;
+    QTest::addColumn<qint64>("timeUs"); // 0: not stamped, `tu` left out
+    QTest::newRow("running") << InstanceStatus::Running << QString() << qint64(0);
+    QTest::newRow("running, stamped in us")
+        << InstanceStatus::Running << QString() << qint64(1700000000999123);
+    QTest::newRow("succeeded") << InstanceStatus::Succeeded << u"exit code 0"_s << qint64(0);
+    QTest::newRow("succeeded, stamped in us")
+        << InstanceStatus::Succeeded << u"exit code 0"_s << qint64(1700000000999999);
+    QTest::newRow("failed") << InstanceStatus::Failed << u"killed by signal 9 (SIGKILL)"_s
+                            << qint64(0);
+    QTest::newRow("timed out") << InstanceStatus::TimedOut << u"timed out after 500 ms"_s
+                               << qint64(0);
+    QTest::newRow("canceled") << InstanceStatus::Canceled << u"canceled by alice ✓"_s << qint64(0);
 }
 
 void TstWire::statusRoundTrip()
 {
     QFETCH(InstanceStatus, status);
     QFETCH(QString, result);
-    const QList<TaskReport> reports{TaskReport{77, 3, 2, status, result, 1700000000999},
+    QFETCH(qint64, timeUs);
+    const QList<TaskReport> reports{TaskReport{77, 3, 2, status, result, 1700000000999, timeUs},
                                     TaskReport{78, 1, 0, InstanceStatus::Running, {}, 1}};
     const Message m = throughFrame(wire::encodeStatus(reports));
     QCOMPARE(m.type, u"status"_s);
-    QCOMPARE(m.array("reports"_L1)[0].toMap().value("s"_L1).toString(), toString(status));
+    const QCborMap first = m.array("reports"_L1)[0].toMap();
+    QCOMPARE(first.value("s"_L1).toString(), toString(status));
+    // `tu` travels only when the runner stamped it; an unstamped report stays as it was.
+    QCOMPARE(first.contains("tu"_L1), timeUs > 0);
+    if (timeUs > 0)
+        QCOMPARE(first.value("tu"_L1).toInteger(), timeUs);
+    QVERIFY(!m.array("reports"_L1)[1].toMap().contains("tu"_L1));
     const auto back = wire::decodeStatus(m);
     QCOMPARE(back.errors, QStringList());
     QVERIFY(back.items == reports);
+    QCOMPARE(back.items.at(0).timeUs, timeUs);
+    QCOMPARE(back.items.at(1).timeUs, qint64(0));
 }
 
 void TstWire::logsRoundTrip()
@@ -477,6 +493,11 @@ void TstWire::wireUsesTheDocumentedFieldNames()
                             .array("reports"_L1)[0]
                             .toMap()),
              sorted({"i", "a", "k", "s", "r", "t"}));
+    QCOMPARE(
+        sortedKeys(wire::encodeStatus({TaskReport{1, 1, 0, InstanceStatus::Running, {}, 1, 1001}})
+                       .array("reports"_L1)[0]
+                       .toMap()),
+        sorted({"i", "a", "k", "s", "t", "tu"}));
     const QCborMap line = wire::encodeLogs({LogLine{1, 9, 2, 5, LogStream::System, u"x"_s}})
                               .array("lines"_L1)[0]
                               .toMap();
@@ -639,7 +660,8 @@ void TstWire::hostileBatchEntries_data()
         << list(u"status"_s, "reports"_L1,
                 {goodReport(), with(goodReport(), "a"_L1, u"1"_s), 5,
                  with(goodReport(), "s"_L1, u"DONE"_s), with(goodReport(), "s"_L1, u"SKIPPED"_s),
-                 without(goodReport(), "t"_L1), with(goodReport(), "r"_L1, 1), goodReport()})
+                 without(goodReport(), "t"_L1), with(goodReport(), "r"_L1, 1),
+                 with(goodReport(), "tu"_L1, -5), with(goodReport(), "tu"_L1, 1.5), goodReport()})
         << QStringList{
                "items=2",
                "field 'reports[1].a' of 'status' must be an integer, got a text string",
@@ -649,7 +671,10 @@ void TstWire::hostileBatchEntries_data()
                "field 'reports[4].s' of 'status': status \"SKIPPED\" cannot be reported by a "
                "worker (expected RUNNING, SUCCEEDED, FAILED, TIMED_OUT or CANCELED)",
                "field 'reports[5].t' of 'status' is missing; expected an integer",
-               "field 'reports[6].r' of 'status' must be a text string, got an integer"};
+               "field 'reports[6].r' of 'status' must be a text string, got an integer",
+               "field 'reports[7].tu' of 'status' must not be negative, got -5",
+               "field 'reports[8].tu' of 'status' must be an integer, got a floating-point "
+               "number"};
     QTest::newRow("status: hostile status text is cut in the error")
         << u"status"_s
         << list(u"status"_s, "reports"_L1, {with(goodReport(), "s"_L1, QString(1000, u'Z'))})
