@@ -729,10 +729,8 @@ void Engine::addWorkerLink(WorkerLink *link)
             [this, link](const QString &reason, qint64 retryNotBeforeMs) {
                 onWorkerLost(link, reason, retryNotBeforeMs);
             });
-    connect(link, &WorkerLink::changed, this, [this] {
-        if (m_started)
-            m_dispatcher->pump();
-    });
+    // The dispatcher itself listens to changed(): it coalesces a burst of heartbeats into one
+    // pump.
     if (remote)
         bindRecovered(remote);
     m_dispatcher->addLink(link);

@@ -406,14 +406,18 @@ QCborMap keyReasonToCbor(const KeyReason &kr)
     return c;
 }
 
+QCborMap keyToCbor(const TaskKey &k)
+{
+    QCborMap c;
+    putKey(c, k);
+    return c;
+}
+
 QCborArray keysToCbor(const QList<TaskKey> &keys)
 {
     QCborArray a;
-    for (const TaskKey &k : keys) {
-        QCborMap c;
-        putKey(c, k);
-        a.append(c);
-    }
+    for (const TaskKey &k : keys)
+        a.append(keyToCbor(k));
     return a;
 }
 
@@ -479,6 +483,19 @@ qsizetype utf8Size(const QString &text)
     return n;
 }
 
+// A message whose only field `listKey` is the list of `items`, each encoded by `toCbor`.
+template<typename T, typename ToCbor>
+protocol::Message listMessage(QLatin1StringView type, QLatin1StringView listKey,
+                              const QList<T> &items, ToCbor toCbor)
+{
+    QCborArray a;
+    for (const T &item : items)
+        a.append(toCbor(item));
+    QCborMap c;
+    c.insert(listKey, a);
+    return protocol::Message(QString(type), std::move(c));
+}
+
 } // namespace
 
 // --- encoders ---------------------------------------------------------------------------------
@@ -524,59 +541,32 @@ protocol::Message encodeHeartbeatAck(qint64 ts)
 
 protocol::Message encodeDispatch(const QList<TaskSpec> &tasks)
 {
-    QCborArray a;
-    for (const TaskSpec &t : tasks)
-        a.append(taskToCbor(t));
-    QCborMap c;
-    c.insert(key::Tasks, a);
-    return protocol::Message(QString(type::Dispatch), std::move(c));
+    return listMessage(type::Dispatch, key::Tasks, tasks, taskToCbor);
 }
 
 protocol::Message encodeAccept(const QList<TaskKey> &keys)
 {
-    QCborMap c;
-    c.insert(key::Tasks, keysToCbor(keys));
-    return protocol::Message(QString(type::Accept), std::move(c));
+    return listMessage(type::Accept, key::Tasks, keys, keyToCbor);
 }
 
 protocol::Message encodeReturn(const QList<KeyReason> &tasks)
 {
-    QCborArray a;
-    for (const KeyReason &kr : tasks)
-        a.append(keyReasonToCbor(kr));
-    QCborMap c;
-    c.insert(key::Tasks, a);
-    return protocol::Message(QString(type::Return), std::move(c));
+    return listMessage(type::Return, key::Tasks, tasks, keyReasonToCbor);
 }
 
 protocol::Message encodeStatus(const QList<TaskReport> &reports)
 {
-    QCborArray a;
-    for (const TaskReport &r : reports)
-        a.append(reportToCbor(r));
-    QCborMap c;
-    c.insert(key::Reports, a);
-    return protocol::Message(QString(type::Status), std::move(c));
+    return listMessage(type::Status, key::Reports, reports, reportToCbor);
 }
 
 protocol::Message encodeLogs(const QList<LogLine> &lines)
 {
-    QCborArray a;
-    for (const LogLine &l : lines)
-        a.append(lineToCbor(l));
-    QCborMap c;
-    c.insert(key::Lines, a);
-    return protocol::Message(QString(type::Logs), std::move(c));
+    return listMessage(type::Logs, key::Lines, lines, lineToCbor);
 }
 
 protocol::Message encodeCancel(const QList<KeyReason> &tasks)
 {
-    QCborArray a;
-    for (const KeyReason &kr : tasks)
-        a.append(keyReasonToCbor(kr));
-    QCborMap c;
-    c.insert(key::Tasks, a);
-    return protocol::Message(QString(type::Cancel), std::move(c));
+    return listMessage(type::Cancel, key::Tasks, tasks, keyReasonToCbor);
 }
 
 protocol::Message encodeDrain(const QString &reason)
