@@ -50,6 +50,7 @@ struct LogLine {
     qint64 instanceId = 0;
     qint64 seq = 0; // per instance, increasing; assigned by the store
     int attempt = 1;
+    qint64 taskId = 0; // the task that logged it (0: a standalone run, or the server)
     qint64 timeMs = 0;
     LogStream stream = LogStream::Stdout;
     QString text;

@@ -17,6 +17,10 @@ struct DispatchSpec {
     int maxWorkers = 0;      // broadcast/map: at most this many workers (0 = all that fit)
     int minFreeMemoryMb = 0; // skip workers with less free memory
     int minFreeDiskMb = 0;   // skip workers with less free disk
+    // MAP / MAP_REDUCE / BROADCAST: extra runs of a task whose processor failed or timed out
+    // (JSON "taskRetries"). A map task lost with its worker runs again without counting against
+    // this; a broadcast task lost with its worker never runs again.
+    int taskRetryCount = 0;
     bool operator==(const DispatchSpec &) const = default;
 };
 

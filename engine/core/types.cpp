@@ -43,6 +43,13 @@ constexpr NameTable<InstanceStatus, 9> kStatus{
      {InstanceStatus::TimedOut, "TIMED_OUT"},
      {InstanceStatus::Canceled, "CANCELED"},
      {InstanceStatus::Skipped, "SKIPPED"}}};
+constexpr NameTable<TaskRole, 7> kRole{{{TaskRole::Standalone, "STANDALONE"},
+                                        {TaskRole::Root, "ROOT"},
+                                        {TaskRole::Subtask, "SUBTASK"},
+                                        {TaskRole::Reduce, "REDUCE"},
+                                        {TaskRole::PreProcess, "PRE_PROCESS"},
+                                        {TaskRole::Broadcast, "BROADCAST"},
+                                        {TaskRole::PostProcess, "POST_PROCESS"}}};
 
 template<typename E, std::size_t N> QString nameOf(const NameTable<E, N> &table, E v)
 {
@@ -104,6 +111,11 @@ QString toString(InstanceStatus v)
     return nameOf(kStatus, v);
 }
 
+QString toString(TaskRole v)
+{
+    return nameOf(kRole, v);
+}
+
 std::optional<TimingType> timingTypeFromString(const QString &s)
 {
     return valueOf(kTiming, s);
@@ -133,6 +145,11 @@ std::optional<InstanceStatus> instanceStatusFromString(const QString &s)
     return valueOf(kStatus, s);
 }
 
+std::optional<TaskRole> taskRoleFromString(const QString &s)
+{
+    return valueOf(kRole, s);
+}
+
 QStringList timingTypeNames()
 {
     return namesOf(kTiming);
@@ -156,6 +173,11 @@ QStringList misfirePolicyNames()
 QStringList instanceStatusNames()
 {
     return namesOf(kStatus);
+}
+
+QStringList taskRoleNames()
+{
+    return namesOf(kRole);
 }
 
 bool isTerminal(InstanceStatus s)

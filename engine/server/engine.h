@@ -12,6 +12,7 @@
 
 #include <core/instance.h>
 #include <core/job.h>
+#include <core/task_info.h>
 #include <core/worker_info.h>
 #include <store/store_config.h>
 #include <worker/task.h>
@@ -31,6 +32,7 @@ namespace kairos::server {
 class Dispatcher;
 class InstanceBook;
 class RemoteWorkerLink;
+class TaskTracker;
 class TriggerScheduler;
 class WorkerLink;
 class WorkerRegistry;
@@ -92,6 +94,9 @@ public:
     void listInstances(const InstanceFilter &filter, Reply<QList<Instance>> reply);
     void instance(qint64 id, Reply<InstanceDetail> reply);
     void logs(qint64 id, qint64 afterSeq, int limit, Reply<QList<LogLine>> reply);
+    // The tasks of a BROADCAST / MAP / MAP_REDUCE instance (`instance.tasks`): a page by task id
+    // with the live state of dispatched ones. Empty for a standalone instance.
+    void tasks(qint64 id, const TaskFilter &filter, Reply<QList<TaskInfo>> reply);
     void cancelInstance(qint64 id, Reply<Instance> reply);
     void retryInstance(qint64 id, Reply<Instance> reply);
     // Deletes finished instances (and their attempts and logs) older than the retention age.
@@ -117,6 +122,8 @@ signals:
     void jobRemoved(qint64 jobId);
     // A worker registered, changed state or sent new metrics (at most once a second each).
     void workersChanged(const QList<kairos::WorkerInfo> &workers);
+    // Task progress of tracked runs, coalesced (TaskTracker): the `tasks` event topic.
+    void taskProgress(const QList<kairos::TaskProgress> &events);
 
 private:
     void recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &lastFires);
@@ -148,6 +155,7 @@ private:
     JobCatalog m_catalog;
     InstanceBook *m_book = nullptr;
     Dispatcher *m_dispatcher = nullptr;
+    TaskTracker *m_tracker = nullptr;
     TriggerScheduler *m_triggers = nullptr;
     WorkerLink *m_localWorker = nullptr;
     WorkerRegistry *m_registry = nullptr;

@@ -37,12 +37,20 @@ public:
     virtual void dispatch(const QList<TaskSpec> &tasks) = 0;
     // Cancels every task of the attempt.
     virtual void cancel(qint64 instanceId, int attempt, const QString &reason) = 0;
+    // Cancels these runs only (one broadcast or map task, not its siblings on that worker).
+    virtual void cancelTasks(const QList<TaskKey> &keys, const QString &reason) = 0;
+    // Replies to `calls` this link emitted (same callId).
+    virtual void answer(const QList<kairos::TaskCallReply> &replies) = 0;
 
 signals:
     // Status transitions (Running, then one terminal per task) and log lines, in batches.
     // Reports a link emits are already fenced to tasks dispatched through it.
     void reports(const QList<kairos::TaskReport> &reports);
     void logs(const QList<kairos::LogLine> &lines);
+    // Calls of tasks running there (map, results). Already fenced like reports: only from runs
+    // dispatched through this link and not yet terminal; the link itself answers the others
+    // with an error. Each must be answered once with answer().
+    void calls(const QList<kairos::TaskCall> &calls);
     // Tasks handed back without having started (draining worker, refused dispatch): the same
     // attempt may be dispatched elsewhere.
     void returned(const QList<kairos::TaskKey> &tasks, const QString &reason);

@@ -43,7 +43,14 @@ public:
     bool isFinished() const { return m_finished; }
     const TaskSpec &spec() const { return m_spec; }
 
+    // The server's answer to a call this run made (requestCall). TaskRunner routes it here by
+    // call id. Default: ignored. Runner thread.
+    virtual void callAnswered(const TaskCallReply &reply);
+
 signals:
+    // A call to the server (TaskCall: map items, read results). TaskRunner forwards it in its
+    // `calls` batch and hands the reply to callAnswered(). Not emitted once finished.
+    void callRequested(const kairos::TaskCall &call, QPrivateSignal);
     void logLine(kairos::LogStream stream, const QString &text, QPrivateSignal);
     // Emitted exactly once. status is Succeeded, Failed, TimedOut or Canceled.
     void finished(kairos::InstanceStatus status, const QString &result, QPrivateSignal);
@@ -62,6 +69,10 @@ protected:
     // is nothing to do (already finished, or already stopping).
     bool beginStop();
     bool isStopping() const { return m_stopping; }
+
+    // Sends `call` (its key is set to this run's, its callId to a process-wide unique number,
+    // which is returned) unless the run has finished (then returns 0 and sends nothing).
+    quint64 requestCall(TaskCall call);
 
 private:
     TaskSpec m_spec;
@@ -90,9 +101,27 @@ struct ProcessorRunOptions {
     QString leaseFile;
 };
 
+// Which broadcast hooks a processor has, so the server knows whether a BROADCAST run has a
+// PreProcess / PostProcess task: Shell when its config has "preScript" / "postScript"; CONTAINER
+// (SDK) processors always (BroadcastProcessor has default hooks); Echo, Sleep, Http never.
+// Thread-safe (pure function).
+struct BroadcastHooks {
+    bool preProcess = false;
+    bool postProcess = false;
+};
+BroadcastHooks broadcastHooksOf(ProcessorKind kind, const QJsonObject &config);
+
+// Checks that a processor can serve a job of `mode`: MAP and MAP_REDUCE need a CONTAINER (SDK)
+// processor of that shape (a MapProcessor / MapReduceProcessor; for "builtin#NAME" refs this is
+// checked against the built-in list); Shell "preScript"/"postScript" only make sense for
+// BROADCAST. Errors name the field ("processor: a MAP_REDUCE job needs a CONTAINER processor
+// that implements reduce; builtin#echo does not"). Thread-safe.
+Status validateProcessorForMode(ExecutionMode mode, ProcessorKind kind, const QJsonObject &config);
+
 // Creates the run for `spec` (not started), or the reason it cannot run: an invalid config, or
-// a processor kind this worker does not support ("container processors are not supported yet").
-// Call on the thread that will run it.
+// a processor this worker does not have (a CONTAINER ref other than "builtin#NAME": "container
+// processors are not supported yet"). CONTAINER processors run as SdkProcessorRun on the
+// worker's task pool. Call on the thread that will run it.
 Result<std::unique_ptr<ProcessorRun>> createProcessorRun(const TaskSpec &spec,
                                                          const ProcessorContext &context,
                                                          const ProcessorRunOptions &options = {});

@@ -53,6 +53,12 @@ public:
     // Cancels every queued or running task of this instance attempt; each ends Canceled with
     // `reason` as its result (running ones once they have actually stopped). Runner thread only.
     void cancel(qint64 instanceId, int attempt, const QString &reason);
+    // Cancels one run of one task (queued or running), nothing else of its attempt. Runner
+    // thread only.
+    void cancelTask(const TaskKey &key, const QString &reason);
+    // The server's replies to `calls`; each goes to the run that made the call (dropped when
+    // that run has finished meanwhile). Runner thread only.
+    void answer(const QList<kairos::TaskCallReply> &replies);
     // Cancels every queued and running task. Runner thread only.
     void cancelAll(const QString &reason);
 
@@ -82,6 +88,9 @@ signals:
     // Log lines in order, with seq 0 (the store assigns it). Emitted before the same turn's
     // reports, so a task's lines precede its terminal report.
     void logs(const QList<kairos::LogLine> &lines);
+    // Calls of running processors to the server (map, results), batched per turn like reports.
+    // Emitted before the same turn's reports, so a task's map calls precede its terminal report.
+    void calls(const QList<kairos::TaskCall> &calls);
 
 protected:
     void timerEvent(QTimerEvent *event) override;

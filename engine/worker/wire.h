@@ -33,12 +33,18 @@ inline constexpr QLatin1StringView Logs{"logs"};
 inline constexpr QLatin1StringView Cancel{"cancel"};
 inline constexpr QLatin1StringView Drain{"drain"};
 inline constexpr QLatin1StringView Dead{"dead"};
+inline constexpr QLatin1StringView Call{"call"};
+inline constexpr QLatin1StringView CallReply{"callReply"};
 } // namespace type
 
 // Limits a receiver enforces (beyond the frame size limit).
 inline constexpr int kMaxCapacity = 4096;
 inline constexpr int kMaxTags = 64;
 inline constexpr qsizetype kMaxIdLength = 255;
+// A `map` call carries at most this many items, a `results` page at most this many results;
+// senders split bigger lists (TaskCall::from keeps the positions right).
+inline constexpr int kMaxMapItems = 10000;
+inline constexpr int kMaxResultsPage = 10000;
 
 struct Registration {
     QString workerId;
@@ -67,7 +73,8 @@ struct Heartbeat {
 };
 
 // A task key with a reason: `return` and `cancel` entries. For `cancel`, taskId < 0 means every
-// task of the attempt (the field `k` absent on the wire).
+// task of the attempt (the field `k` absent on the wire); otherwise it cancels the one run
+// (i, a, k, ka).
 struct KeyReason {
     TaskKey key;
     QString reason;
@@ -89,11 +96,12 @@ protocol::Message encodeDispatch(const QList<TaskSpec> &tasks);
 protocol::Message encodeAccept(const QList<TaskKey> &keys);
 protocol::Message encodeReturn(const QList<KeyReason> &tasks);
 protocol::Message encodeStatus(const QList<TaskReport> &reports);
-// Log lines carry no task id yet (LogLine has none): `k` is sent as 0.
 protocol::Message encodeLogs(const QList<LogLine> &lines);
 protocol::Message encodeCancel(const QList<KeyReason> &tasks);
 protocol::Message encodeDrain(const QString &reason);
 protocol::Message encodeDead(const QString &reason);
+protocol::Message encodeCall(const QList<TaskCall> &calls);
+protocol::Message encodeCallReply(const QList<TaskCallReply> &replies);
 
 // --- decoders ---------------------------------------------------------------------------------
 // Whole-message decoders fail on any bad field (register must be right as a whole).
@@ -109,6 +117,15 @@ Batch<KeyReason> decodeReturn(const protocol::Message &m);
 Batch<TaskReport> decodeStatus(const protocol::Message &m);
 Batch<LogLine> decodeLogs(const protocol::Message &m);
 Batch<KeyReason> decodeCancel(const protocol::Message &m);
+// A call entry whose callId could be read but nothing else is listed in errors AND returned
+// in `refused` so the receiver can answer it with the error (the caller waits for a reply).
+struct CallBatch {
+    QList<TaskCall> items;
+    QList<TaskCallReply> refused;
+    QStringList errors;
+};
+CallBatch decodeCall(const protocol::Message &m);
+Batch<TaskCallReply> decodeCallReply(const protocol::Message &m);
 
 // Splits a batch so each message stays well under the peer's frame limit (about 1 MiB of
 // payload per message by the entries' estimated size). Used by senders of dispatch/status/logs.
