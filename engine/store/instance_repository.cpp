@@ -4,6 +4,7 @@
 #include "sql_util.h"
 #include "sqlite_row.h"
 #include "store_log.h"
+#include "task_repository.h"
 
 #include <core/clock.h>
 
@@ -635,6 +636,9 @@ Result<int> InstanceRepository::deleteFinishedBefore(qint64 ms)
         }
         const QString in = sql::RowBatch::idList(m_db.dialect());
         const QVariant idParam = sql::RowBatch::idListParam(m_db.dialect(), ids);
+        // Tasks have no foreign key (docs/storage.md): they go explicitly, first.
+        if (auto s = TaskRepository(m_db).removeForInstances(ids); !s)
+            return makeError(s.error());
         const QStringList statements = {
             QStringLiteral("DELETE FROM instance_logs WHERE instance_id IN (%1)").arg(in),
             QStringLiteral("DELETE FROM instance_attempts WHERE instance_id IN (%1)").arg(in),

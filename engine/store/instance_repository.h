@@ -64,7 +64,7 @@ public:
     QHash<qint64, int> countActiveByJob();
     // The latest recorded scheduled fire time per existing job, for misfire handling.
     QHash<qint64, qint64> lastFireTimeByJob();
-    // Deletes terminal instances that finished before `ms`, with their attempts and logs, in
+    // Deletes terminal instances that finished before `ms`, with their attempts, tasks and logs, in
     // chunks (each chunk its own transaction unless a transaction is open). Returns how many.
     Result<int> deleteFinishedBefore(qint64 ms);
 

@@ -88,16 +88,17 @@ Status LogRepository::appendOnce(QList<LogLine> &lines, bool *duplicate)
     }
 
     using sql::ColumnType;
-    static const QList<ColumnType> types = {ColumnType::BigInt, ColumnType::BigInt,
-                                            ColumnType::Int,    ColumnType::BigInt,
-                                            ColumnType::Text,   ColumnType::Text};
+    static const QList<ColumnType> types = {
+        ColumnType::BigInt, ColumnType::BigInt, ColumnType::Int, ColumnType::BigInt,
+        ColumnType::BigInt, ColumnType::Text,   ColumnType::Text};
     static const QString columns =
-        QStringLiteral("instance_id, seq, attempt, time_ms, stream, text");
+        QStringLiteral("instance_id, seq, attempt, task_id, time_ms, stream, text");
     const auto encode = [&](auto &sink, int k) {
         const LogLine &l = lines[k];
         sink.add(l.instanceId)
             .add(seqs[k])
             .add(qint64(l.attempt))
+            .add(l.taskId)
             .add(l.timeMs)
             .add(toString(l.stream))
             .add(l.text);
@@ -109,13 +110,14 @@ Status LogRepository::appendOnce(QList<LogLine> &lines, bool *duplicate)
     };
     if (m_db.dialect() == Dialect::Sqlite) {
         auto q = m_db.prepared(QStringLiteral("INSERT INTO instance_logs (%1) VALUES (%2)")
-                                   .arg(columns, sql::SqliteRow::placeholders(6)));
+                                   .arg(columns, sql::SqliteRow::placeholders(int(types.size()))));
         if (!q)
             return makeError(q.error());
         sql::SqliteRow row(q.value());
+        const QString what = QStringLiteral("appending %1 log lines").arg(lines.size());
         for (int k = 0; k < lines.size(); ++k) {
             encode(row, k);
-            if (auto s = row.exec(QStringLiteral("appending %1 log lines").arg(lines.size())); !s) {
+            if (auto s = row.exec(what); !s) {
                 *duplicate = row.uniqueViolation();
                 return s;
             }
@@ -151,9 +153,10 @@ Status LogRepository::appendOnce(QList<LogLine> &lines, bool *duplicate)
 QList<LogLine> LogRepository::read(qint64 instanceId, qint64 afterSeq, int limit)
 {
     QList<LogLine> out;
-    auto q = m_db.prepared(QStringLiteral("SELECT instance_id, seq, attempt, time_ms, stream, text "
-                                          "FROM instance_logs WHERE instance_id = ? AND seq > ? "
-                                          "ORDER BY seq LIMIT ?"));
+    auto q = m_db.prepared(
+        QStringLiteral("SELECT instance_id, seq, attempt, task_id, time_ms, stream, text "
+                       "FROM instance_logs WHERE instance_id = ? AND seq > ? "
+                       "ORDER BY seq LIMIT ?"));
     if (!q) {
         qCWarning(lcStoreDb) << q.error();
         return out;
@@ -172,9 +175,10 @@ QList<LogLine> LogRepository::read(qint64 instanceId, qint64 afterSeq, int limit
         l.instanceId = query.value(0).toLongLong();
         l.seq = query.value(1).toLongLong();
         l.attempt = query.value(2).toInt();
-        l.timeMs = query.value(3).toLongLong();
-        l.stream = logStreamFromString(query.value(4).toString());
-        l.text = query.value(5).toString();
+        l.taskId = query.value(3).toLongLong();
+        l.timeMs = query.value(4).toLongLong();
+        l.stream = logStreamFromString(query.value(5).toString());
+        l.text = query.value(6).toString();
         out << l;
     }
     query.finish();

@@ -27,6 +27,8 @@ QString pgType(ColumnType t)
         return QStringLiteral("BIGINT[]");
     case ColumnType::Int:
         return QStringLiteral("INTEGER[]");
+    case ColumnType::Bytes:
+        return QStringLiteral("BYTEA[]");
     case ColumnType::Text:
         break;
     }
@@ -55,6 +57,29 @@ RowBatch &RowBatch::add(const QString &s)
     if (m_rows)
         a += u',';
     appendArrayString(a, s);
+    return *this;
+}
+
+RowBatch &RowBatch::add(const QByteArray &bytes)
+{
+    // bytea's hex input form, quoted; the array parser turns "\\x" into the \x bytea expects.
+    static constexpr char kHex[] = "0123456789abcdef";
+    QString &a = m_arrays[m_column++];
+    if (m_rows)
+        a += u',';
+    const qsizetype start = a.size();
+    a.resize(start + 5 + bytes.size() * 2);
+    QChar *out = a.data() + start;
+    *out++ = u'"';
+    *out++ = u'\\';
+    *out++ = u'\\';
+    *out++ = u'x';
+    for (const char c : bytes) {
+        const auto b = static_cast<unsigned char>(c);
+        *out++ = QLatin1Char(kHex[b >> 4]);
+        *out++ = QLatin1Char(kHex[b & 0xf]);
+    }
+    *out = u'"';
     return *this;
 }
 

@@ -16,6 +16,7 @@
 
 #include "store_config.h"
 
+#include <QByteArray>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -25,7 +26,7 @@
 
 namespace kairos::sql {
 
-enum class ColumnType { BigInt, Int, Text };
+enum class ColumnType { BigInt, Int, Text, Bytes };
 
 // PostgreSQL: the rows of a batch as one array literal per column.
 class RowBatch {
@@ -35,6 +36,7 @@ public:
     // Values of the current row, in column order; endRow() closes it.
     RowBatch &add(qint64 v);
     RowBatch &add(const QString &s);
+    RowBatch &add(const QByteArray &bytes); // a Bytes column (BYTEA)
     RowBatch &addNull();
     RowBatch &addNullIfZero(qint64 v) { return v == 0 ? addNull() : add(v); }
     void endRow();

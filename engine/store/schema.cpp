@@ -134,6 +134,47 @@ QStringList version2(Dialect d)
     };
 }
 
+// Version 3: the tasks of BROADCAST / MAP / MAP_REDUCE runs (docs/execution-modes.md), and the
+// task a log line came from.
+//
+// instance_tasks has no foreign key to instances: a map run writes up to a million rows and the
+// per-row parent lookup would be paid on every insert; retention deletes tasks explicitly
+// (TaskRepository::removeForInstances). Its only index is the primary key, in which every query
+// of TaskRepository is a range scan of one instance attempt; on SQLite the table is WITHOUT
+// ROWID, so that key is the table itself (one B-tree to write per insert instead of two).
+// docs/storage.md has the measurements behind both choices, and why there is no index on
+// parent_id or status.
+QStringList version3(Dialect d)
+{
+    const QString I = typesFor(d).integer;
+    const bool pg = d == Dialect::Postgres;
+    return {
+        QStringLiteral("CREATE TABLE instance_tasks ("
+                       " instance_id %1 NOT NULL,"
+                       " attempt INTEGER NOT NULL,"
+                       " task_id %1 NOT NULL,"
+                       " parent_id %1 NOT NULL DEFAULT 0,"
+                       " seq %1 NOT NULL DEFAULT 0,"
+                       " name TEXT NOT NULL DEFAULT '',"
+                       " role TEXT NOT NULL,"
+                       " status TEXT NOT NULL,"
+                       " runs INTEGER NOT NULL DEFAULT 0,"
+                       " worker TEXT NOT NULL DEFAULT '',"
+                       " address TEXT NOT NULL DEFAULT '',"
+                       " result TEXT NOT NULL DEFAULT '',"
+                       " payload %2 NOT NULL DEFAULT %3,"
+                       " created_at_ms %1 NOT NULL DEFAULT 0,"
+                       " started_at_ms %1 NOT NULL DEFAULT 0,"
+                       " finished_at_ms %1 NOT NULL DEFAULT 0,"
+                       " PRIMARY KEY (instance_id, attempt, task_id))%4")
+            .arg(I, pg ? QStringLiteral("BYTEA") : QStringLiteral("BLOB"),
+                 pg ? QStringLiteral("'\\x'::bytea") : QStringLiteral("x''"),
+                 pg ? QStringLiteral(" WITH (fillfactor = %1)").arg(kTaskFillFactor)
+                    : QStringLiteral(" WITHOUT ROWID")),
+        QStringLiteral("ALTER TABLE instance_logs ADD COLUMN task_id %1 NOT NULL DEFAULT 0").arg(I),
+    };
+}
+
 QStringList step(Dialect d, int version)
 {
     switch (version) {
@@ -141,6 +182,8 @@ QStringList step(Dialect d, int version)
         return version1(d);
     case 2:
         return version2(d);
+    case 3:
+        return version3(d);
     default:
         return {};
     }

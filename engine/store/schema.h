@@ -9,7 +9,12 @@
 
 namespace kairos::schema {
 
-constexpr int kLatestVersion = 2;
+constexpr int kLatestVersion = 3;
+
+// PostgreSQL fillfactor of instance_tasks: every row is written twice (insert, then its final
+// state), and the free space lets that update stay on the row's page as a HOT update, which
+// leaves the primary key index alone (docs/storage.md).
+constexpr int kTaskFillFactor = 50;
 
 Status createDB(Database &db, int targetVersion);
 Status updateDB(Database &db, int fromVersion, int targetVersion);

@@ -11,3 +11,4 @@
 #include "meta_repository.h"
 #include "store_config.h"
 #include "store_thread.h"
+#include "task_repository.h"

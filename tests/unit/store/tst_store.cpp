@@ -114,9 +114,11 @@ private slots:
         QCOMPARE(db.schemaVersion().value(), 0);
         CHECK_OK(db.migrate());
         QCOMPARE(db.schemaVersion().value(), Database::latestSchemaVersion());
-        const QStringList expected = {"credentials", "instance_attempts", "instance_logs",
-                                      "instances",   "job_leases",        "jobs",
-                                      "meta",        "schema_version",    "servers"};
+        const QStringList expected = {"credentials",    "instance_attempts",
+                                      "instance_logs",  "instance_tasks",
+                                      "instances",      "job_leases",
+                                      "jobs",           "meta",
+                                      "schema_version", "servers"};
         for (const QString &t : expected)
             QVERIFY2(tableNames(db).contains(t), qPrintable(t));
         CHECK_OK(JobRepository(db).insert(makeJob("kept")));
@@ -142,7 +144,7 @@ private slots:
         const auto job = JobRepository(db).insert(makeJob("before-upgrade"));
         CHECK_OK(job);
         CHECK_OK(db.migrate());
-        QCOMPARE(db.schemaVersion().value(), 2);
+        QCOMPARE(db.schemaVersion().value(), Database::latestSchemaVersion());
         QVERIFY(tableNames(db).contains("servers"));
         QVERIFY(tableNames(db).contains("job_leases"));
         QCOMPARE(JobRepository(db).get(job->id).value(), job.value());
@@ -602,6 +604,7 @@ private slots:
                     lines << LogLine{ids[k % 2],
                                      0,
                                      1,
+                                     k % 3, // the task that logged it (0: standalone / server)
                                      1000 + k,
                                      LogStream::Stdout,
                                      QStringLiteral("line %1 'q' \"d\" \\ ü").arg(k)};
@@ -611,17 +614,17 @@ private slots:
                 QCOMPARE(lines[699].seq, batch * 350 + 350);
             }
             // A failed batch (unknown instance) leaves no gap behind.
-            QList<LogLine> bad{{ids[0], 0, 1, 5, LogStream::Stderr, "x"},
-                               {424242, 0, 1, 5, LogStream::Stderr, "y"}};
+            QList<LogLine> bad{{ids[0], 0, 1, 0, 5, LogStream::Stderr, "x"},
+                               {424242, 0, 1, 0, 5, LogStream::Stderr, "y"}};
             QVERIFY(!logs.append(bad).ok());
-            QList<LogLine> one{{ids[0], 0, 2, 6, LogStream::System, "after failure"}};
+            QList<LogLine> one{{ids[0], 0, 2, 0, 6, LogStream::System, "after failure"}};
             CHECK_OK(logs.append(one));
             QCOMPARE(one[0].seq, 1051);
         }
         OPEN(db, url); // a restart: the counters come from the database
         LogRepository logs(*db);
-        QList<LogLine> more{{ids[0], 0, 2, 7, LogStream::Stdout, "after restart"},
-                            {ids[1], 0, 2, 7, LogStream::Stdout, "after restart"}};
+        QList<LogLine> more{{ids[0], 0, 2, 0, 7, LogStream::Stdout, "after restart"},
+                            {ids[1], 0, 2, 0, 7, LogStream::Stdout, "after restart"}};
         CHECK_OK(logs.append(more));
         QCOMPARE(more[0].seq, 1052);
         QCOMPARE(more[1].seq, 1051);
@@ -644,6 +647,11 @@ private slots:
         QCOMPARE(toString(tail[0].stream), toString(LogStream::System));
         QCOMPARE(tail[0].attempt, 2);
         QCOMPARE(logs.read(ids[0], 0, 1)[0].text, QStringLiteral("line 0 'q' \"d\" \\ ü"));
+        // Each line keeps the task that logged it.
+        const QList<LogLine> firstBatch = logs.read(ids[1], 0, 4);
+        QCOMPARE(firstBatch.size(), 4);
+        for (int k = 0; k < 4; ++k)
+            QCOMPARE(firstBatch[k].taskId, (2 * k + 1) % 3);
     }
 
     void retentionDeletesFinishedWithLogsAndAttempts()
@@ -672,7 +680,7 @@ private slots:
         QList<LogLine> lines;
         QList<Attempt> attempts;
         for (const Instance &i : runs) {
-            lines << LogLine{i.id, 0, 1, 1500, LogStream::Stdout, "x"};
+            lines << LogLine{i.id, 0, 1, 0, 1500, LogStream::Stdout, "x"};
             attempts << Attempt{i.id, 1, i.status, "w", "", 1000, i.finishedAtMs};
         }
         CHECK_OK(LogRepository(*db).append(lines));
@@ -928,8 +936,8 @@ private slots:
         QList<bool> applied;
         CHECK_OK(repo.applyUpdates({u, stale}, &applied));
         QCOMPARE(applied, (QList<bool>{true, false}));
-        QList<LogLine> lines{{runs[0].id, 0, 1, 1, LogStream::Stdout, "x"},
-                             {runs[0].id, 0, 1, 2, LogStream::Stdout, ""}};
+        QList<LogLine> lines{{runs[0].id, 0, 1, 0, 1, LogStream::Stdout, "x"},
+                             {runs[0].id, 0, 1, 0, 2, LogStream::Stdout, ""}};
         CHECK_OK(LogRepository(*db).append(lines));
         QCOMPARE(lines[1].seq, 2);
         CHECK_OK(
