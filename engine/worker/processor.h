@@ -1,5 +1,6 @@
 #pragma once
-// ProcessorRun: one run of a processor (Shell, Http, Echo, Sleep) for one task. It is started
+// ProcessorRun: one run of a processor (Shell, Http, Echo, Sleep, an SDK processor) for one
+// task. It is started
 // once, may be canceled, streams log lines and ends with exactly one `finished` signal. The
 // "exactly once" is the base class's job, not each processor's: `finished` carries a
 // QPrivateSignal tag, so only ProcessorRun itself can emit it, through finish(), which ignores
@@ -15,12 +16,15 @@
 
 #include <core/instance.h>
 #include <core/result.h>
+#include <kairos/sdk.h>
 
 #include <QObject>
 
+#include <functional>
 #include <memory>
 
 class QNetworkAccessManager;
+class QThreadPool;
 
 namespace kairos {
 
@@ -84,10 +88,19 @@ private:
 // Kept for the API brief, where the one-run object is also called "Processor".
 using Processor = ProcessorRun;
 
-// What runs share: one QNetworkAccessManager per thread (creating one per request is costly).
-// Null is allowed: an Http run then creates its own.
+// What runs share: one QNetworkAccessManager per thread (creating one per request is costly);
+// the pool SDK processors run on (they may block, so never the runner's thread). Null is
+// allowed: an Http run then creates its own manager, an SDK run uses QThreadPool's global one.
+// Finds the SDK processor a CONTAINER ref names when it is not a built-in ("builtin#NAME"):
+// container plugins (issue 5) and tests plug in here. Called on the runner's thread; the
+// entry's factory is then called on a pool thread, so it must be thread-safe.
+using SdkProcessorResolver = std::function<Result<sdk::ProcessorEntry>(const QString &ref)>;
+
 struct ProcessorContext {
     QNetworkAccessManager *network = nullptr;
+    QThreadPool *pool = nullptr;
+    // Non-built-in CONTAINER refs; null or empty: "container processors are not supported yet".
+    const SdkProcessorResolver *resolver = nullptr;
 };
 
 // Checks a processor config the way a run would, with errors naming the field
@@ -102,9 +115,12 @@ struct ProcessorRunOptions {
 };
 
 // Which broadcast hooks a processor has, so the server knows whether a BROADCAST run has a
-// PreProcess / PostProcess task: Shell when its config has "preScript" / "postScript"; CONTAINER
-// (SDK) processors always (BroadcastProcessor has default hooks); Echo, Sleep, Http never.
-// Thread-safe (pure function).
+// PreProcess / PostProcess task: Shell when its config has a non-empty "preScript" /
+// "postScript"; a CONTAINER "builtin#NAME" when that built-in is a BroadcastProcessor (both, as
+// BroadcastProcessor has default hooks); any other CONTAINER ref both (it may be one; if it is
+// not, its hook tasks run the SDK's default hooks); Echo, Sleep, Http never. A hook task sent for
+// a processor without that hook runs the SDK default (PreProcess: succeeds; PostProcess: "N of M
+// workers succeeded"). Thread-safe (pure function).
 struct BroadcastHooks {
     bool preProcess = false;
     bool postProcess = false;
@@ -119,9 +135,11 @@ BroadcastHooks broadcastHooksOf(ProcessorKind kind, const QJsonObject &config);
 Status validateProcessorForMode(ExecutionMode mode, ProcessorKind kind, const QJsonObject &config);
 
 // Creates the run for `spec` (not started), or the reason it cannot run: an invalid config, or
-// a processor this worker does not have (a CONTAINER ref other than "builtin#NAME": "container
-// processors are not supported yet"). CONTAINER processors run as SdkProcessorRun on the
-// worker's task pool. Call on the thread that will run it.
+// a processor this worker does not have (a CONTAINER ref other than "builtin#NAME" that the
+// context's resolver does not know: "container processors are not supported yet (ref R)").
+// CONTAINER processors run as SdkProcessorRun on the context's pool. A PreProcess/PostProcess
+// task for a processor without that hook runs the default hook (see broadcastHooksOf). Call on
+// the thread that will run it.
 Result<std::unique_ptr<ProcessorRun>> createProcessorRun(const TaskSpec &spec,
                                                          const ProcessorContext &context,
                                                          const ProcessorRunOptions &options = {});

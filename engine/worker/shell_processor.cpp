@@ -61,6 +61,14 @@ Result<ShellConfig> parseShellConfig(const QJsonObject &config)
     if (!script)
         return makeError(script.error());
     c.script = std::move(script).value();
+    auto pre = config::optionalString(config, QStringLiteral("preScript"), QString());
+    if (!pre)
+        return makeError(pre.error());
+    c.preScript = std::move(pre).value();
+    auto post = config::optionalString(config, QStringLiteral("postScript"), QString());
+    if (!post)
+        return makeError(post.error());
+    c.postScript = std::move(post).value();
     auto shell = config::optionalString(config, QStringLiteral("shell"), c.shell);
     if (!shell)
         return makeError(shell.error());
@@ -126,18 +134,45 @@ QProcessEnvironment shellEnvironment(const TaskSpec &spec)
     // A worker started from another Kairos run must not leak that run's parameters.
     const QStringList inherited = env.keys();
     for (const QString &key : inherited) {
-        if (key.startsWith(QLatin1String("KAIROS_PARAM_")))
+        if (key.startsWith(QLatin1String("KAIROS_PARAM_"))
+            || key == QLatin1String("KAIROS_RESULTS"))
             env.remove(key);
     }
     env.insert(QStringLiteral("KAIROS_INSTANCE_ID"), QString::number(spec.instanceId));
     env.insert(QStringLiteral("KAIROS_ATTEMPT"), QString::number(spec.attempt));
     env.insert(QStringLiteral("KAIROS_TASK_ID"), QString::number(spec.taskId));
+    env.insert(QStringLiteral("KAIROS_TASK_NAME"), spec.taskName);
+    env.insert(QStringLiteral("KAIROS_TASK_ROLE"), toString(spec.role));
+    env.insert(QStringLiteral("KAIROS_TASK_ATTEMPT"), QString::number(spec.taskAttempt));
     env.insert(QStringLiteral("KAIROS_JOB_NAME"), spec.jobName);
     env.insert(QStringLiteral("KAIROS_JOB_PARAMS"), spec.jobParams);
     env.insert(QStringLiteral("KAIROS_INSTANCE_PARAMS"), spec.instanceParams);
     addParamVariables(env, spec.jobParams);
     addParamVariables(env, spec.instanceParams); // later insert wins: instance overrides job
     return env;
+}
+
+Result<QByteArray> shellResultsVariable(const TaskSpec &spec)
+{
+    QJsonArray array;
+    for (const TaskResultEntry &r : spec.results) {
+        array.append(QJsonObject{{QStringLiteral("task"), r.taskId},
+                                 {QStringLiteral("worker"), r.worker},
+                                 {QStringLiteral("address"), r.address},
+                                 {QStringLiteral("status"), toString(r.status)},
+                                 {QStringLiteral("result"), r.result},
+                                 {QStringLiteral("runs"), r.runs}});
+    }
+    QByteArray json = QJsonDocument(array).toJson(QJsonDocument::Compact);
+    if (json.size() > kMaxResultsVariableBytes) {
+        return makeError(QStringLiteral("KAIROS_RESULTS: the %1 results take %2 bytes as JSON; the "
+                                        "limit for an environment variable is %3 bytes (shorten "
+                                        "the broadcast scripts' results: the last line of stdout)")
+                             .arg(spec.results.size())
+                             .arg(json.size())
+                             .arg(kMaxResultsVariableBytes));
+    }
+    return json;
 }
 
 QString signalName(int signal)
@@ -182,9 +217,21 @@ void ShellRun::start()
     if (!m_leaseFile.isEmpty())
         args << QStringLiteral("--lease-file") << m_leaseFile;
     args << QStringLiteral("--") << m_config.shell;
-    const QByteArray scriptBytes = m_config.script.toUtf8();
+    const QString &script = spec().role == TaskRole::PreProcess    ? m_config.preScript
+                            : spec().role == TaskRole::PostProcess ? m_config.postScript
+                                                                   : m_config.script;
+    QProcessEnvironment env = shellEnvironment(spec());
+    if (spec().role == TaskRole::PostProcess) {
+        const auto results = shellResultsVariable(spec());
+        if (!results) {
+            finish(InstanceStatus::Failed, results.error());
+            return;
+        }
+        env.insert(QStringLiteral("KAIROS_RESULTS"), QString::fromUtf8(*results));
+    }
+    const QByteArray scriptBytes = script.toUtf8();
     if (scriptBytes.size() <= kMaxInlineScriptBytes) {
-        args << QStringLiteral("-c") << m_config.script;
+        args << QStringLiteral("-c") << script;
     } else {
         m_scriptFile = std::make_unique<QTemporaryFile>(
             QDir(QDir::tempPath()).filePath(QStringLiteral("kairos-script-XXXXXX.sh")));
@@ -199,7 +246,7 @@ void ShellRun::start()
     }
     m_process.setProgram(*helper);
     m_process.setArguments(args);
-    m_process.setProcessEnvironment(shellEnvironment(spec()));
+    m_process.setProcessEnvironment(env);
     m_process.setStandardInputFile(QProcess::nullDevice());
     m_process.start(QIODevice::ReadOnly);
     m_pgid = m_process.processId();

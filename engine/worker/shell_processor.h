@@ -7,6 +7,9 @@
 //   exit N               -> Failed "exit code N"
 //   killed by a signal   -> Failed "killed by signal 9 (SIGKILL)"
 //   timeout / cancel     -> TimedOut "timed out after N ms" / Canceled with the cancel reason
+// BROADCAST hooks: a PreProcess task runs config "preScript", a PostProcess task "postScript"
+// with every worker's result in $KAIROS_RESULTS (a JSON array of {task, worker, address, status,
+// result, runs}); every other task runs "script".
 // Background jobs still running when the script exits are killed (nothing outlives its run).
 // With a lease file, the launcher also stops the group by itself once the lease written there
 // has expired, so a frozen or cut-off worker cannot leave the run behind (docs/processors.md).
@@ -26,6 +29,8 @@ namespace kairos {
 
 struct ShellConfig {
     QString script;
+    QString preScript;  // BROADCAST: run once before the fan-out (optional)
+    QString postScript; // BROADCAST: run once after every worker's task ended (optional)
     QString shell = QStringLiteral("/bin/bash");
 };
 Result<ShellConfig> parseShellConfig(const QJsonObject &config);
@@ -35,11 +40,18 @@ Result<ShellConfig> parseShellConfig(const QJsonObject &config);
 // Thread-safe once a QCoreApplication exists.
 Result<QString> findExecHelper();
 
-// The environment a script sees: the worker's, minus inherited KAIROS_PARAM_* variables, plus
-// KAIROS_INSTANCE_ID, KAIROS_ATTEMPT, KAIROS_TASK_ID, KAIROS_JOB_NAME, KAIROS_JOB_PARAMS,
-// KAIROS_INSTANCE_PARAMS and, for params that are a JSON object, KAIROS_PARAM_<KEY> per key
-// (upper-cased, other than A-Z/0-9 -> '_'; instance params override job params). Thread-safe.
+// The environment a script sees: the worker's, minus inherited KAIROS_PARAM_* and KAIROS_RESULTS
+// variables, plus KAIROS_INSTANCE_ID, KAIROS_ATTEMPT, KAIROS_TASK_ID, KAIROS_TASK_NAME,
+// KAIROS_TASK_ROLE (STANDALONE, BROADCAST, PRE_PROCESS, ...), KAIROS_TASK_ATTEMPT, KAIROS_JOB_NAME,
+// KAIROS_JOB_PARAMS, KAIROS_INSTANCE_PARAMS and, for params that are a JSON object,
+// KAIROS_PARAM_<KEY> per key (upper-cased, other than A-Z/0-9 -> '_'; instance params override
+// job params). KAIROS_RESULTS is added by the run (shellResultsVariable). Thread-safe.
 QProcessEnvironment shellEnvironment(const TaskSpec &spec);
+// A PostProcess task's KAIROS_RESULTS: the spec's results as a compact JSON array of {task,
+// worker, address, status, result, runs}; an error when it would exceed
+// kMaxResultsVariableBytes (environment strings are limited by the kernel). Thread-safe.
+inline constexpr qsizetype kMaxResultsVariableBytes = 100 * 1024;
+Result<QByteArray> shellResultsVariable(const TaskSpec &spec);
 // "KAIROS_PARAM_" + the key as described above.
 QString paramVariableName(const QString &key);
 

@@ -106,4 +106,29 @@ void SleepRun::cancel(const QString &reason)
     finish(InstanceStatus::Canceled, reason);
 }
 
+DefaultHookRun::DefaultHookRun(const TaskSpec &spec, QObject *parent)
+    : ProcessorRun(spec, parent)
+{}
+
+void DefaultHookRun::start()
+{
+    if (spec().role != TaskRole::PostProcess) {
+        finish(InstanceStatus::Succeeded, QString());
+        return;
+    }
+    qsizetype ok = 0;
+    for (const TaskResultEntry &r : spec().results)
+        ok += r.status == InstanceStatus::Succeeded ? 1 : 0;
+    const QString summary =
+        QStringLiteral("%1 of %2 workers succeeded").arg(ok).arg(spec().results.size());
+    finish(ok == spec().results.size() ? InstanceStatus::Succeeded : InstanceStatus::Failed,
+           summary);
+}
+
+void DefaultHookRun::cancel(const QString &reason)
+{
+    if (beginStop())
+        finish(InstanceStatus::Canceled, reason);
+}
+
 } // namespace kairos

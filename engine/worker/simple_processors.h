@@ -1,7 +1,8 @@
 #pragma once
 // The built-in processors that need no outside resource: Echo (the no-op used by benchmarks and
 // smoke tests) and Sleep (waits, then succeeds or fails as configured; handy for timeout, cancel
-// and retry tests). Same threading rules as ProcessorRun.
+// and retry tests); and DefaultHookRun, the broadcast hook of a processor that has none. Same
+// threading rules as ProcessorRun.
 
 #include "processor.h"
 
@@ -54,6 +55,19 @@ private:
     SleepConfig m_config;
     qint64 m_remainingMs = 0;
     QTimer m_timer{this}; // a child moves with the run to its thread
+};
+
+// A PreProcess / PostProcess task for a processor that lacks that hook (a Shell job without
+// "preScript"/"postScript", Echo, Sleep, Http: broadcastHooksOf says none, but a server may send
+// one anyway). It does what the SDK's BroadcastProcessor does by default: PreProcess succeeds;
+// PostProcess succeeds with "N of M workers succeeded" when every result in the spec succeeded,
+// else fails with that text. Finishes inside start().
+class DefaultHookRun final : public ProcessorRun {
+    Q_OBJECT
+public:
+    explicit DefaultHookRun(const TaskSpec &spec, QObject *parent = nullptr);
+    void start() override;
+    void cancel(const QString &reason) override;
 };
 
 } // namespace kairos

@@ -5,6 +5,7 @@
 #include <core/clock.h>
 
 #include <QNetworkAccessManager>
+#include <QThreadPool>
 #include <QTimerEvent>
 
 namespace kairos {
@@ -28,6 +29,14 @@ TaskRunner::~TaskRunner()
     }
     m_active.clear();
     m_finishedRuns.clear();
+    // SDK runs were canceled by their destruction; cooperative processors return at once.
+    if (m_pool && !m_pool->waitForDone(kPoolGraceMs)) {
+        qCWarning(lcWorkerRunner) << "SDK processors still running" << kPoolGraceMs
+                                  << "ms after their cancel; abandoning them on their threads";
+        // Deleting the pool would block until they return. Their output has nowhere to go
+        // (the runs are gone), so leaving them is safe; it costs their threads.
+        (void)m_pool.release();
+    }
 }
 
 bool TaskRunner::submit(const TaskSpec &spec)
@@ -35,7 +44,7 @@ bool TaskRunner::submit(const TaskSpec &spec)
     const TaskKey key = taskKeyOf(spec);
     if (m_inFlight.contains(key) || m_recent.contains(key)) {
         qCDebug(lcWorkerRunner) << "duplicate task ignored: instance" << key.instanceId << "attempt"
-                                << key.attempt << "task" << key.taskId;
+                                << key.attempt << "task" << key.taskId << "run" << key.taskAttempt;
         return false;
     }
     m_inFlight.insert(key);
@@ -46,7 +55,9 @@ bool TaskRunner::submit(const TaskSpec &spec)
 
 void TaskRunner::cancel(qint64 instanceId, int attempt, const QString &reason)
 {
-    cancelQueued(reason, instanceId, attempt, false);
+    cancelQueued(reason, [&](const TaskKey &k) {
+        return k.instanceId == instanceId && k.attempt == attempt;
+    });
     // Collect first: a run may finish synchronously inside cancel(), which edits m_active.
     std::vector<TaskKey> keys;
     for (const auto &[key, active] : m_active) {
@@ -60,9 +71,36 @@ void TaskRunner::cancel(qint64 instanceId, int attempt, const QString &reason)
     }
 }
 
+void TaskRunner::cancelTask(const TaskKey &key, const QString &reason)
+{
+    cancelQueued(reason, [&](const TaskKey &k) { return k == key; });
+    const auto it = m_active.find(key);
+    if (it != m_active.end())
+        it->second.run->cancel(reason); // may finish synchronously
+}
+
+void TaskRunner::answer(const QList<TaskCallReply> &replies)
+{
+    for (const TaskCallReply &reply : replies) {
+        const auto owner = m_callOwners.constFind(reply.callId);
+        if (owner == m_callOwners.constEnd()) {
+            qCDebug(lcWorkerRunner)
+                << "reply to call" << reply.callId << "dropped: its run has finished";
+            continue;
+        }
+        const TaskKey key = owner.value();
+        m_callOwners.erase(owner);
+        const auto it = m_active.find(key);
+        if (it == m_active.end())
+            continue;
+        it->second.callIds.removeOne(reply.callId);
+        it->second.run->callAnswered(reply);
+    }
+}
+
 void TaskRunner::cancelAll(const QString &reason)
 {
-    cancelQueued(reason, 0, 0, true);
+    cancelQueued(reason, [](const TaskKey &) { return true; });
     std::vector<TaskKey> keys;
     keys.reserve(m_active.size());
     for (const auto &[key, active] : m_active)
@@ -74,12 +112,12 @@ void TaskRunner::cancelAll(const QString &reason)
     }
 }
 
-void TaskRunner::cancelQueued(const QString &reason, qint64 instanceId, int attempt, bool all)
+template<typename Match> void TaskRunner::cancelQueued(const QString &reason, Match match)
 {
     std::deque<TaskSpec> kept;
     for (TaskSpec &spec : m_queue) {
-        if (all || (spec.instanceId == instanceId && spec.attempt == attempt)) {
-            const TaskKey key = taskKeyOf(spec);
+        const TaskKey key = taskKeyOf(spec);
+        if (match(key)) {
             report(key, InstanceStatus::Canceled, reason);
             markDone(key);
         } else {
@@ -92,7 +130,21 @@ void TaskRunner::cancelQueued(const QString &reason, qint64 instanceId, int atte
 void TaskRunner::setCapacity(int capacity)
 {
     m_capacity = std::max(1, capacity);
+    if (m_pool)
+        m_pool->setMaxThreadCount(m_capacity);
     scheduleTurn();
+}
+
+QThreadPool *TaskRunner::pool()
+{
+    if (!m_pool) {
+        m_pool = std::make_unique<QThreadPool>();
+        m_pool->setObjectName(QStringLiteral("kairos-sdk-pool"));
+        // One thread per run slot: every started SDK run has a thread, none waits in the pool
+        // (unless a canceled processor is still returning).
+        m_pool->setMaxThreadCount(m_capacity);
+    }
+    return m_pool.get();
 }
 
 void TaskRunner::setRecentLimit(int limit)
@@ -108,6 +160,11 @@ void TaskRunner::setLeaseFile(const QString &path)
 {
     // Runs already started keep the launcher arguments they were started with.
     m_leaseFile = path;
+}
+
+void TaskRunner::setSdkProcessorResolver(SdkProcessorResolver resolver)
+{
+    m_resolver = std::move(resolver);
 }
 
 void TaskRunner::scheduleTurn()
@@ -132,10 +189,15 @@ void TaskRunner::onTurn()
     if (!m_queue.empty() && static_cast<int>(m_active.size()) < m_capacity)
         scheduleTurn(); // the per-turn budget ran out
 
-    // Swap out first: a receiver may submit or cancel, which queues the next batch.
+    // Swap out first: a receiver may submit or cancel, which queues the next batch. Logs and
+    // calls before reports: a task's lines and map calls precede its terminal report.
     if (!m_pendingLogs.isEmpty()) {
         const QList<LogLine> lines = std::exchange(m_pendingLogs, {});
         emit logs(lines);
+    }
+    if (!m_pendingCalls.isEmpty()) {
+        const QList<TaskCall> batch = std::exchange(m_pendingCalls, {});
+        emit calls(batch);
     }
     if (!m_pendingReports.isEmpty()) {
         const QList<TaskReport> batch = std::exchange(m_pendingReports, {});
@@ -150,8 +212,9 @@ void TaskRunner::startTask(TaskSpec spec)
 
     if (spec.processor == ProcessorKind::Http && !m_network)
         m_network = new QNetworkAccessManager(this);
-    auto created =
-        createProcessorRun(spec, ProcessorContext{m_network}, ProcessorRunOptions{m_leaseFile});
+    QThreadPool *sdkPool = spec.processor == ProcessorKind::Container ? pool() : nullptr;
+    auto created = createProcessorRun(spec, ProcessorContext{m_network, sdkPool, &m_resolver},
+                                      ProcessorRunOptions{m_leaseFile});
     if (!created) {
         report(key, InstanceStatus::Failed, created.error());
         markDone(key);
@@ -163,9 +226,19 @@ void TaskRunner::startTask(TaskSpec spec)
         m_pendingLogs.append(LogLine{.instanceId = key.instanceId,
                                      .seq = 0,
                                      .attempt = key.attempt,
+                                     .taskId = key.taskId,
                                      .timeMs = nowMs(),
                                      .stream = stream,
                                      .text = text});
+        scheduleTurn();
+    });
+    connect(raw, &ProcessorRun::callRequested, this, [this, key](const TaskCall &call) {
+        const auto it = m_active.find(key);
+        if (it == m_active.end())
+            return; // cannot happen: a finished run sends no calls
+        it->second.callIds.append(call.callId);
+        m_callOwners.insert(call.callId, key);
+        m_pendingCalls.append(call);
         scheduleTurn();
     });
     connect(raw, &ProcessorRun::finished, this,
@@ -212,6 +285,8 @@ void TaskRunner::onRunFinished(const TaskKey &key, InstanceStatus status, const 
         killTimer(it->second.timerId);
         m_timeouts.remove(it->second.timerId);
     }
+    for (const quint64 callId : std::as_const(it->second.callIds))
+        m_callOwners.remove(callId); // late replies are dropped
     // We are inside the run's own signal: destroy it on the next turn, not now.
     m_finishedRuns.push_back(std::move(it->second.run));
     m_active.erase(it);
@@ -223,8 +298,14 @@ void TaskRunner::report(const TaskKey &key, InstanceStatus status, const QString
 {
     // One clock read for both fields, so the ms stamp is the µs stamp truncated.
     const qint64 us = nowUs();
-    m_pendingReports.append(
-        TaskReport{key.instanceId, key.attempt, key.taskId, status, result, us / 1000, us});
+    m_pendingReports.append(TaskReport{.instanceId = key.instanceId,
+                                       .attempt = key.attempt,
+                                       .taskId = key.taskId,
+                                       .taskAttempt = key.taskAttempt,
+                                       .status = status,
+                                       .result = result,
+                                       .timeMs = us / 1000,
+                                       .timeUs = us});
     scheduleTurn();
 }
 

@@ -5,14 +5,21 @@
 // the event loop leaves in one `reports` and one `logs` emission (10,000 Echo tasks make a few
 // dozen emissions, not 30,000). Each accepted task gets exactly one terminal report, preceded
 // by a Running report when it was started; a task canceled while still queued gets only its
-// Canceled report. Submitting is idempotent: a task (instanceId, attempt, taskId) that is queued,
-// running or among the recently finished ones is not run again.
+// Canceled report. Submitting is idempotent: a task run (instanceId, attempt, taskId,
+// taskAttempt) that is queued, running or among the recently finished ones is not run again; a
+// new run of the same task (taskAttempt + 1: a failover or per-task retry) is a new key.
+//
+// Runs talk to the server while they run (SDK processors: map, results): their calls leave in
+// one `calls` batch per turn, and answer() routes each reply to the run that made the call. SDK
+// processors run on a thread pool the runner owns (at most `capacity` threads), because they may
+// block; Shell, Http, Echo and Sleep runs live on the runner's thread.
 //
 // Threading: not thread-safe. The runner lives on one long-lived thread (the worker's; in local
 // mode the engine's) and every method must be called there; signals are emitted there too.
 // Shell runs tie their processes' lives to that thread, so never use a thread-pool thread.
-// Destroying the runner kills every running process group (SIGKILL) and drops queued tasks
-// without reports.
+// Destroying the runner kills every running process group (SIGKILL), cancels SDK runs and waits
+// up to kPoolGraceMs for their processors to return (a processor that ignores isCanceled() is
+// then abandoned on its thread, with a warning), and drops queued tasks without reports.
 
 #include "processor.h"
 #include "task.h"
@@ -31,6 +38,7 @@
 #include <vector>
 
 class QNetworkAccessManager;
+class QThreadPool;
 
 namespace kairos {
 
@@ -42,13 +50,15 @@ public:
     // Starts per event-loop turn, so a deep queue of instant tasks cannot starve the loop
     // (sockets, heartbeats) for long.
     static constexpr int kMaxStartsPerTurn = 512;
+    // How long destruction waits for SDK processors to notice their cancel.
+    static constexpr int kPoolGraceMs = 3000;
 
     explicit TaskRunner(QObject *parent = nullptr);
     ~TaskRunner() override;
 
     // Queues the task; it starts on a later turn of the event loop. Returns false (and does
-    // nothing) when the same (instanceId, attempt, taskId) is already queued, running, or among
-    // the last recentLimit() finished tasks. Runner thread only.
+    // nothing) when the same run (instanceId, attempt, taskId, taskAttempt) is already queued,
+    // running, or among the last recentLimit() finished runs. Runner thread only.
     bool submit(const TaskSpec &spec);
     // Cancels every queued or running task of this instance attempt; each ends Canceled with
     // `reason` as its result (running ones once they have actually stopped). Runner thread only.
@@ -77,6 +87,11 @@ public:
     void setLeaseFile(const QString &path);
     QString leaseFile() const { return m_leaseFile; }
 
+    // How CONTAINER refs other than "builtin#NAME" are found (container plugins, tests); runs
+    // started after this call use it. Default: none ("container processors are not supported
+    // yet"). Runner thread only.
+    void setSdkProcessorResolver(SdkProcessorResolver resolver);
+
     // Started and not yet finished. Runner thread only.
     int runningCount() const { return static_cast<int>(m_active.size()); }
     // Accepted and not yet started. Runner thread only.
@@ -103,6 +118,7 @@ private:
         std::unique_ptr<ProcessorRun> run;
         int timeoutMs = 0;
         int timerId = 0;
+        QList<quint64> callIds; // its calls not answered yet
     };
 
     void scheduleTurn();
@@ -111,7 +127,9 @@ private:
     void onRunFinished(const TaskKey &key, InstanceStatus status, const QString &result);
     void report(const TaskKey &key, InstanceStatus status, const QString &result);
     void markDone(const TaskKey &key);
-    void cancelQueued(const QString &reason, qint64 instanceId, int attempt, bool all);
+    // Cancels the queued tasks `match` selects.
+    template<typename Match> void cancelQueued(const QString &reason, Match match);
+    QThreadPool *pool();
 
     std::deque<TaskSpec> m_queue;
     std::unordered_map<TaskKey, Active, KeyHash> m_active;
@@ -122,11 +140,15 @@ private:
     std::vector<std::unique_ptr<ProcessorRun>> m_finishedRuns; // destroyed on the next turn
     QList<TaskReport> m_pendingReports;
     QList<LogLine> m_pendingLogs;
+    QList<TaskCall> m_pendingCalls;
+    QHash<quint64, TaskKey> m_callOwners;       // unanswered call id -> the run that made it
+    std::unique_ptr<QThreadPool> m_pool;        // SDK processors; created for the first one
     QTimer m_turnTimer{this};                   // a child, so moveToThread() takes it along
     QNetworkAccessManager *m_network = nullptr; // created for the first Http task
     int m_capacity = kDefaultCapacity;
     int m_recentLimit = kDefaultRecentLimit;
     QString m_leaseFile;
+    SdkProcessorResolver m_resolver;
 };
 
 } // namespace kairos

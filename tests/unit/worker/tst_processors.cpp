@@ -2,10 +2,12 @@
 // log lines it leaves, and that stopping a script leaves no process behind.
 #include "worker_test_util.h"
 
+#include <worker/builtin_processors.h>
 #include <worker/http_processor.h>
 #include <worker/shell_processor.h>
 #include <worker/simple_processors.h>
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -180,6 +182,17 @@ private slots:
     void shellMissingExecHelperFailsClearly();
     void paramVariableNames_data();
     void paramVariableNames();
+    void shellEnvironmentCarriesTaskIdentity();
+    void shellBroadcastScripts_data();
+    void shellBroadcastScripts();
+    void shellResultsTooLargeFailsClearly();
+    void hooksAProcessorLacksRunTheDefault_data();
+    void hooksAProcessorLacksRunTheDefault();
+    void broadcastHooks_data();
+    void broadcastHooks();
+    void processorForMode_data();
+    void processorForMode();
+    void builtinsHaveTheirShapes();
 
     void http_data();
     void http();
@@ -727,8 +740,41 @@ void TstProcessors::invalidConfigNamesField_data()
     QTest::newRow("http status out of range")
         << ProcessorKind::Http << QByteArray(R"({"url":"http://a/","expectedStatus":42})")
         << "processor.expectedStatus: 42 is outside 100-599";
+    QTest::newRow("shell preScript not a string")
+        << ProcessorKind::Shell << QByteArray(R"({"script":"true","preScript":[]})")
+        << "processor.preScript: expected a string";
+    QTest::newRow("shell postScript not a string")
+        << ProcessorKind::Shell << QByteArray(R"({"script":"true","postScript":1})")
+        << "processor.postScript: expected a string";
     QTest::newRow("container") << ProcessorKind::Container << QByteArray(R"({"ref":"c#p"})")
-                               << "container processors are not supported yet";
+                               << "container processors are not supported yet (ref c#p)";
+    QTest::newRow("container without ref")
+        << ProcessorKind::Container << QByteArray("{}") << "processor.ref: missing";
+    QTest::newRow("unknown built-in")
+        << ProcessorKind::Container << QByteArray(R"({"ref":"builtin#sum"})")
+        << "processor.ref: no built-in processor 'sum' (built-ins: echo, range-sum)";
+    QTest::newRow("builtin#echo message number")
+        << ProcessorKind::Container << QByteArray(R"({"ref":"builtin#echo","message":2})")
+        << "processor.message: expected a string";
+    QTest::newRow("range-sum without count")
+        << ProcessorKind::Container << QByteArray(R"({"ref":"builtin#range-sum"})")
+        << "processor.count: missing";
+    QTest::newRow("range-sum count too big")
+        << ProcessorKind::Container
+        << QByteArray(R"({"ref":"builtin#range-sum","count":100000001})")
+        << "processor.count: 100000001 is outside 1-100000000";
+    QTest::newRow("range-sum levels 3")
+        << ProcessorKind::Container
+        << QByteArray(R"({"ref":"builtin#range-sum","count":10,"levels":3})")
+        << "processor.levels: 3 is outside 1-2";
+    QTest::newRow("range-sum batch 0")
+        << ProcessorKind::Container
+        << QByteArray(R"({"ref":"builtin#range-sum","count":10,"batch":0})")
+        << "processor.batch: 0 is outside 1-1000000";
+    QTest::newRow("range-sum reduceFile not a string")
+        << ProcessorKind::Container
+        << QByteArray(R"({"ref":"builtin#range-sum","count":10,"reduceFile":true})")
+        << "processor.reduceFile: expected a string";
 }
 
 void TstProcessors::invalidConfigNamesField()
@@ -790,6 +836,249 @@ void TstProcessors::cancelRacingShellCompletionFinishesOnce()
         QTRY_COMPARE_WITH_TIMEOUT(clockRec.finishCount, 1, 10000);
         QCOMPARE(rec.finishCount, 1);
     }
+}
+
+void TstProcessors::shellEnvironmentCarriesTaskIdentity()
+{
+    TaskSpec spec = shellSpec(
+        QStringLiteral("echo \"task=$KAIROS_TASK_ID name=$KAIROS_TASK_NAME role=$KAIROS_TASK_ROLE "
+                       "run=$KAIROS_TASK_ATTEMPT results=${KAIROS_RESULTS-unset}\""));
+    spec.role = TaskRole::Broadcast;
+    spec.mode = ExecutionMode::Broadcast;
+    spec.taskName = QStringLiteral("broadcast");
+    spec.taskAttempt = 3;
+    // A worker started from another Kairos post-process must not pass its results on.
+    qputenv("KAIROS_RESULTS", "[]");
+    auto run = create(spec);
+    QVERIFY(run);
+    RunRecorder rec(run.get());
+    run->start();
+    qunsetenv("KAIROS_RESULTS");
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finishCount, 1, 10000);
+    QCOMPARE(rec.result,
+             QStringLiteral("task=7 name=broadcast role=BROADCAST run=3 results=unset"));
+}
+
+void TstProcessors::shellBroadcastScripts_data()
+{
+    QTest::addColumn<TaskRole>("role");
+    QTest::addColumn<QString>("status");
+    QTest::addColumn<QString>("result");
+    QTest::newRow("pre-process runs preScript") << TaskRole::PreProcess << "SUCCEEDED"
+                                                << "pre PRE_PROCESS";
+    QTest::newRow("broadcast runs script") << TaskRole::Broadcast << "SUCCEEDED"
+                                           << "main BROADCAST";
+    QTest::newRow("post-process runs postScript with the results")
+        << TaskRole::PostProcess << "FAILED"
+        << "exit code 1";
+}
+
+void TstProcessors::shellBroadcastScripts()
+{
+    QFETCH(TaskRole, role);
+    QFETCH(QString, status);
+    QFETCH(QString, result);
+    TaskSpec spec =
+        makeSpec(ProcessorKind::Shell,
+                 QJsonObject{{"script", "echo main $KAIROS_TASK_ROLE"},
+                             {"preScript", "echo pre $KAIROS_TASK_ROLE"},
+                             // Prints the results, then fails unless every worker succeeded.
+                             {"postScript", "echo \"$KAIROS_RESULTS\"\n"
+                                            "echo \"$KAIROS_RESULTS\" | grep -q FAILED && exit 1\n"
+                                            "echo all good"}});
+    spec.mode = ExecutionMode::Broadcast;
+    spec.role = role;
+    spec.results = {
+        TaskResultEntry{2, "broadcast", InstanceStatus::Succeeded, "fine", "w1", "10.0.0.1", 1},
+        TaskResultEntry{3, "broadcast", InstanceStatus::Failed, "worker lost: \"w2\" closed", "w2",
+                        "10.0.0.2", 2}};
+    auto run = create(spec);
+    QVERIFY(run);
+    RunRecorder rec(run.get());
+    run->start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finishCount, 1, 10000);
+    QCOMPARE(toString(rec.status), status);
+    QCOMPARE(rec.result, result);
+    if (role != TaskRole::PostProcess)
+        return;
+    const QStringList out = rec.texts(LogStream::Stdout);
+    QCOMPARE(out.size(), 1);
+    const QJsonArray seen = QJsonDocument::fromJson(out.first().toUtf8()).array();
+    QCOMPARE(seen.size(), 2);
+    QCOMPARE(seen[0].toObject(), (QJsonObject{{"task", 2},
+                                              {"worker", "w1"},
+                                              {"address", "10.0.0.1"},
+                                              {"status", "SUCCEEDED"},
+                                              {"result", "fine"},
+                                              {"runs", 1}}));
+    QCOMPARE(seen[1].toObject(), (QJsonObject{{"task", 3},
+                                              {"worker", "w2"},
+                                              {"address", "10.0.0.2"},
+                                              {"status", "FAILED"},
+                                              {"result", "worker lost: \"w2\" closed"},
+                                              {"runs", 2}}));
+}
+
+void TstProcessors::shellResultsTooLargeFailsClearly()
+{
+    TaskSpec spec =
+        makeSpec(ProcessorKind::Shell, QJsonObject{{"script", "true"}, {"postScript", "echo ran"}});
+    spec.mode = ExecutionMode::Broadcast;
+    spec.role = TaskRole::PostProcess;
+    for (int i = 1; i <= 30; ++i)
+        spec.results << TaskResultEntry{
+            i, "broadcast", InstanceStatus::Succeeded, QString(4096, QLatin1Char('r')), "w", "a",
+            1};
+    auto run = create(spec);
+    QVERIFY(run);
+    RunRecorder rec(run.get());
+    run->start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finishCount, 1, 10000);
+    QCOMPARE(toString(rec.status), toString(InstanceStatus::Failed));
+    QVERIFY2(rec.result.startsWith("KAIROS_RESULTS: the 30 results take ")
+                 && rec.result.contains("the limit for an environment variable is 102400 bytes"),
+             qPrintable(rec.result));
+    QVERIFY(rec.texts(LogStream::Stdout).isEmpty()); // the script never ran
+}
+
+void TstProcessors::hooksAProcessorLacksRunTheDefault_data()
+{
+    QTest::addColumn<ProcessorKind>("kind");
+    QTest::addColumn<QJsonObject>("config");
+    QTest::addColumn<TaskRole>("role");
+    QTest::addColumn<QString>("outcome");
+    const QJsonObject shell{{"script", "echo should not run; exit 3"}};
+    QTest::newRow("shell without preScript")
+        << ProcessorKind::Shell << shell << TaskRole::PreProcess << "SUCCEEDED ";
+    QTest::newRow("shell without postScript")
+        << ProcessorKind::Shell << shell << TaskRole::PostProcess
+        << "FAILED 1 of 2 workers succeeded";
+    QTest::newRow("sleep post-process")
+        << ProcessorKind::Sleep << QJsonObject{{"ms", 60000}} << TaskRole::PostProcess
+        << "FAILED 1 of 2 workers succeeded";
+}
+
+void TstProcessors::hooksAProcessorLacksRunTheDefault()
+{
+    QFETCH(ProcessorKind, kind);
+    QFETCH(QJsonObject, config);
+    QFETCH(TaskRole, role);
+    QFETCH(QString, outcome);
+    TaskSpec spec = makeSpec(kind, config);
+    spec.mode = ExecutionMode::Broadcast;
+    spec.role = role;
+    spec.results = {
+        TaskResultEntry{2, "broadcast", InstanceStatus::Succeeded, "ok", "w1", "a1", 1},
+        TaskResultEntry{3, "broadcast", InstanceStatus::TimedOut, "late", "w2", "a2", 1}};
+    auto run = create(spec);
+    QVERIFY(run);
+    RunRecorder rec(run.get());
+    run->start();
+    QCOMPARE(rec.finishCount, 1); // decided at once, nothing started
+    QCOMPARE(toString(rec.status) + ' ' + rec.result, outcome);
+}
+
+void TstProcessors::broadcastHooks_data()
+{
+    QTest::addColumn<ProcessorKind>("kind");
+    QTest::addColumn<QJsonObject>("config");
+    QTest::addColumn<bool>("pre");
+    QTest::addColumn<bool>("post");
+    QTest::newRow("shell plain") << ProcessorKind::Shell << QJsonObject{{"script", "x"}} << false
+                                 << false;
+    QTest::newRow("shell with both")
+        << ProcessorKind::Shell
+        << QJsonObject{{"script", "x"}, {"preScript", "p"}, {"postScript", "q"}} << true << true;
+    QTest::newRow("shell post only")
+        << ProcessorKind::Shell << QJsonObject{{"script", "x"}, {"postScript", "q"}} << false
+        << true;
+    QTest::newRow("shell empty preScript")
+        << ProcessorKind::Shell << QJsonObject{{"script", "x"}, {"preScript", ""}} << false
+        << false;
+    QTest::newRow("builtin#echo (a BroadcastProcessor)")
+        << ProcessorKind::Container << QJsonObject{{"ref", "builtin#echo"}} << true << true;
+    QTest::newRow("builtin#range-sum (not one)")
+        << ProcessorKind::Container << QJsonObject{{"ref", "builtin#range-sum"}} << false << false;
+    QTest::newRow("another container ref")
+        << ProcessorKind::Container << QJsonObject{{"ref", "acme#report"}} << true << true;
+    QTest::newRow("echo") << ProcessorKind::Echo << QJsonObject{} << false << false;
+    QTest::newRow("http") << ProcessorKind::Http << QJsonObject{{"url", "http://a/"}} << false
+                          << false;
+}
+
+void TstProcessors::broadcastHooks()
+{
+    QFETCH(ProcessorKind, kind);
+    QFETCH(QJsonObject, config);
+    QFETCH(bool, pre);
+    QFETCH(bool, post);
+    const BroadcastHooks hooks = broadcastHooksOf(kind, config);
+    QCOMPARE(hooks.preProcess, pre);
+    QCOMPARE(hooks.postProcess, post);
+}
+
+void TstProcessors::processorForMode_data()
+{
+    QTest::addColumn<ExecutionMode>("mode");
+    QTest::addColumn<ProcessorKind>("kind");
+    QTest::addColumn<QJsonObject>("config");
+    QTest::addColumn<QString>("error"); // empty: accepted
+    const QJsonObject echo{{"ref", "builtin#echo"}};
+    const QJsonObject rangeSum{{"ref", "builtin#range-sum"}, {"count", 10}};
+    const QJsonObject hooks{{"script", "x"}, {"postScript", "y"}};
+    QTest::newRow("standalone shell")
+        << ExecutionMode::Standalone << ProcessorKind::Shell << QJsonObject{{"script", "x"}} << "";
+    QTest::newRow("broadcast shell with hooks")
+        << ExecutionMode::Broadcast << ProcessorKind::Shell << hooks << "";
+    QTest::newRow("standalone shell with a postScript")
+        << ExecutionMode::Standalone << ProcessorKind::Shell << hooks
+        << "processor.postScript: only BROADCAST jobs run a postScript; this job is STANDALONE";
+    QTest::newRow("broadcast builtin#echo")
+        << ExecutionMode::Broadcast << ProcessorKind::Container << echo << "";
+    QTest::newRow("map builtin#range-sum")
+        << ExecutionMode::Map << ProcessorKind::Container << rangeSum << "";
+    QTest::newRow("map-reduce builtin#range-sum")
+        << ExecutionMode::MapReduce << ProcessorKind::Container << rangeSum << "";
+    QTest::newRow("map shell")
+        << ExecutionMode::Map << ProcessorKind::Shell << QJsonObject{{"script", "x"}}
+        << "processor: a MAP job needs a CONTAINER processor that can map (an SDK MapProcessor "
+           "such as builtin#range-sum); SHELL cannot";
+    QTest::newRow("map-reduce echo")
+        << ExecutionMode::MapReduce << ProcessorKind::Echo << QJsonObject{}
+        << "processor: a MAP_REDUCE job needs a CONTAINER processor that implements reduce (an "
+           "SDK MapReduceProcessor such as builtin#range-sum); ECHO cannot";
+    QTest::newRow("map-reduce builtin#echo")
+        << ExecutionMode::MapReduce << ProcessorKind::Container << echo
+        << "processor: a MAP_REDUCE job needs a CONTAINER processor that implements reduce (an "
+           "SDK MapReduceProcessor such as builtin#range-sum); builtin#echo does not";
+    QTest::newRow("map unknown container")
+        << ExecutionMode::Map << ProcessorKind::Container << QJsonObject{{"ref", "acme#x"}}
+        << "container processors are not supported yet (ref acme#x)";
+}
+
+void TstProcessors::processorForMode()
+{
+    QFETCH(ExecutionMode, mode);
+    QFETCH(ProcessorKind, kind);
+    QFETCH(QJsonObject, config);
+    QFETCH(QString, error);
+    const Status s = validateProcessorForMode(mode, kind, config);
+    QCOMPARE(s.error(), error);
+    QCOMPARE(s.ok(), error.isEmpty());
+}
+
+void TstProcessors::builtinsHaveTheirShapes()
+{
+    QStringList names;
+    for (const BuiltinProcessor &b : builtinProcessors())
+        names << b.entry.name;
+    QCOMPARE(names, (QStringList{"echo", "range-sum"}));
+    const BuiltinProcessor *echo = findBuiltinProcessor("echo");
+    QVERIFY(echo && echo->shape.broadcast && !echo->shape.map && !echo->shape.reduce);
+    const BuiltinProcessor *sum = findBuiltinProcessor("range-sum");
+    QVERIFY(sum && !sum->shape.broadcast && sum->shape.map && sum->shape.reduce);
+    QVERIFY(!findBuiltinProcessor("builtin#echo")); // names, not refs
+    QVERIFY(!sum->entry.description.isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TstProcessors)

@@ -117,12 +117,16 @@ class TstTaskRunner : public QObject {
     Q_OBJECT
 private slots:
     void submitIsIdempotent();
+    void runsOfOneTaskAreKeyedByRunNumber();
     void recentLimitBoundsMemory();
     void capacityQueuesInOrder();
     void batchesReportsAndMeasuresEchoThroughput();
     void logsCarryTheTaskIdentity();
     void cancelQueuedAndRunning();
     void cancelAll();
+    void cancelTaskStopsOnlyThatRun_data();
+    void cancelTaskStopsOnlyThatRun();
+    void callsLeaveBeforeReportsAndRepliesFindTheirRun();
     void timeouts_data();
     void timeouts();
     void shellTimeoutKillsWholeGroup();
@@ -151,6 +155,27 @@ void TstTaskRunner::submitIsIdempotent()
     for (const TaskReport &r : std::as_const(c.reports))
         firstTask += (r.instanceId == 1 && r.attempt == 1 && r.taskId == 0) ? 1 : 0;
     QCOMPARE(firstTask, 2); // Running + Succeeded, once
+}
+
+void TstTaskRunner::runsOfOneTaskAreKeyedByRunNumber()
+{
+    // A failover or per-task retry sends the same task again with the next run number: a new
+    // run, not a duplicate. The same run twice is still a duplicate.
+    TaskRunner runner;
+    Collector c(&runner);
+    TaskSpec first = echoSpec(1, 1, 5);
+    TaskSpec second = first;
+    second.taskAttempt = 2;
+    QVERIFY(runner.submit(first));
+    QVERIFY(runner.submit(second));
+    QVERIFY(!runner.submit(second));
+    QTRY_COMPARE_WITH_TIMEOUT(c.reports.size(), 4, 5000);
+    QVERIFY(!runner.submit(first));
+    QStringList seen;
+    for (const TaskReport &r : std::as_const(c.reports))
+        seen << QStringLiteral("%1/%2 %3").arg(r.taskId).arg(r.taskAttempt).arg(toString(r.status));
+    seen.sort();
+    QCOMPARE(seen, (QStringList{"5/1 RUNNING", "5/1 SUCCEEDED", "5/2 RUNNING", "5/2 SUCCEEDED"}));
 }
 
 void TstTaskRunner::recentLimitBoundsMemory()
@@ -237,6 +262,7 @@ void TstTaskRunner::logsCarryTheTaskIdentity()
     Collector c(&runner);
     TaskSpec s = shellSpec(5, QStringLiteral("echo out\necho err >&2"));
     s.attempt = 3;
+    s.taskId = 4;
     QVERIFY(runner.submit(s));
     QTRY_COMPARE_WITH_TIMEOUT(c.of(5).size(), 2, 10000);
     QCOMPARE(c.statusesOf(5), (QStringList{"RUNNING", "SUCCEEDED"}));
@@ -247,6 +273,7 @@ void TstTaskRunner::logsCarryTheTaskIdentity()
     for (const LogLine &l : std::as_const(c.logs)) {
         QCOMPARE(l.instanceId, 5);
         QCOMPARE(l.attempt, 3);
+        QCOMPARE(l.taskId, 4);
         QCOMPARE(l.seq, 0);
         QVERIFY(l.timeMs > 0);
         seen.insert(toString(l.stream) + ':' + l.text);
@@ -294,6 +321,103 @@ void TstTaskRunner::cancelAll()
         QCOMPARE(c.of(i).last().result, QStringLiteral("worker shutting down"));
     }
     QCOMPARE(runner.runningCount(), 0);
+}
+
+void TstTaskRunner::cancelTaskStopsOnlyThatRun_data()
+{
+    QTest::addColumn<TaskSpec>("victim");
+    QTest::addColumn<TaskSpec>("survivor");
+    QTest::addColumn<int>("capacity");
+    TaskSpec victim = sleepSpec(1, 60000);
+    victim.taskId = 1;
+    TaskSpec sibling = sleepSpec(1, 300);
+    sibling.taskId = 2;
+    QTest::newRow("another task of the attempt") << victim << sibling << 4;
+    TaskSpec rerun = sleepSpec(1, 300);
+    rerun.taskId = 1;
+    rerun.taskAttempt = 2;
+    QTest::newRow("another run of the same task") << victim << rerun << 4;
+    // With one slot the victim waits in the queue behind the survivor.
+    QTest::newRow("a queued task") << victim << sibling << 1;
+}
+
+void TstTaskRunner::cancelTaskStopsOnlyThatRun()
+{
+    QFETCH(TaskSpec, victim);
+    QFETCH(TaskSpec, survivor);
+    QFETCH(int, capacity);
+    TaskRunner runner;
+    runner.setCapacity(capacity);
+    Collector c(&runner);
+    QVERIFY(runner.submit(survivor));
+    QVERIFY(runner.submit(victim));
+    QTRY_VERIFY_WITH_TIMEOUT(c.indexOf(1, InstanceStatus::Running) >= 0, 5000);
+    runner.cancelTask(taskKeyOf(victim), QStringLiteral("not needed"));
+    QTRY_COMPARE_WITH_TIMEOUT(c.reports.size(), capacity == 1 ? 3 : 4, 5000);
+    QStringList seen;
+    for (const TaskReport &r : std::as_const(c.reports)) {
+        seen << QStringLiteral("%1/%2 %3 %4")
+                    .arg(r.taskId)
+                    .arg(r.taskAttempt)
+                    .arg(toString(r.status), r.result);
+    }
+    const QString v = QStringLiteral("%1/%2 ").arg(victim.taskId).arg(victim.taskAttempt);
+    const QString s = QStringLiteral("%1/%2 ").arg(survivor.taskId).arg(survivor.taskAttempt);
+    QVERIFY2(seen.contains(v + "CANCELED not needed"), qPrintable(seen.join(", ")));
+    QCOMPARE(seen.contains(v + "RUNNING "), capacity > 1); // a queued one never started
+    QVERIFY2(seen.contains(s + "SUCCEEDED slept 300 ms"), qPrintable(seen.join(", ")));
+    QCOMPARE(runner.runningCount(), 0);
+    QCOMPARE(runner.queuedCount(), 0);
+}
+
+void TstTaskRunner::callsLeaveBeforeReportsAndRepliesFindTheirRun()
+{
+    // Two map roots (built-in range-sum) ask at the same time; the replies come back in the
+    // other order, mixed with one for a call nobody made. Each run gets its own reply: the one
+    // refused fails with the server's text, the other succeeds.
+    TaskRunner runner;
+    Collector c(&runner);
+    QList<TaskCall> calls;
+    qsizetype callsAtFirstTerminal = -1;
+    connect(&runner, &TaskRunner::calls, &c, [&](const QList<TaskCall> &b) { calls += b; });
+    connect(&runner, &TaskRunner::reports, &c, [&](const QList<TaskReport> &b) {
+        for (const TaskReport &r : b) {
+            if (isTerminal(r.status) && callsAtFirstTerminal < 0)
+                callsAtFirstTerminal = calls.size();
+        }
+    });
+    for (qint64 instance : {1, 2}) {
+        TaskSpec root = spec(instance, ProcessorKind::Container,
+                             {{"ref", "builtin#range-sum"}, {"count", int(instance) + 1}}, 1, 1);
+        root.mode = ExecutionMode::Map;
+        root.role = TaskRole::Root;
+        root.taskName = QStringLiteral("root");
+        QVERIFY(runner.submit(root));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(calls.size(), 2, 5000);
+    QVERIFY(calls[0].callId != calls[1].callId);
+    QList<TaskCallReply> replies;
+    for (qsizetype i = calls.size() - 1; i >= 0; --i) {
+        TaskCallReply r;
+        r.callId = calls[i].callId;
+        if (calls[i].key.instanceId == 2)
+            r.error = QStringLiteral("instance 2 was canceled");
+        replies << r;
+    }
+    replies.prepend(TaskCallReply{calls[0].callId + calls[1].callId, {}, {}, false});
+    runner.answer(replies);
+    QTRY_COMPARE_WITH_TIMEOUT(c.reports.size(), 4, 5000);
+    QCOMPARE(c.statusesOf(1), (QStringList{"RUNNING", "SUCCEEDED"}));
+    QCOMPARE(c.of(1).last().result, QStringLiteral("mapped 2 number items (0-1) in 1 calls"));
+    QCOMPARE(c.statusesOf(2), (QStringList{"RUNNING", "FAILED"}));
+    QCOMPARE(c.of(2).last().result,
+             QStringLiteral("map of number 0-2 failed: instance 2 was canceled"));
+    QCOMPARE(callsAtFirstTerminal, 2);
+    for (const TaskCall &call : std::as_const(calls)) {
+        QCOMPARE(call.key.taskId, 1);
+        QCOMPARE(call.from, 0);
+        QCOMPARE(call.items.size(), qsizetype(call.key.instanceId + 1));
+    }
 }
 
 void TstTaskRunner::timeouts_data()
@@ -355,7 +479,10 @@ void TstTaskRunner::invalidTasksFailWithReason_data()
     QTest::newRow("shell without script")
         << spec(1, ProcessorKind::Shell, {}) << "processor.script: missing";
     QTest::newRow("container") << spec(1, ProcessorKind::Container, {{"ref", "c#p"}})
-                               << "container processors are not supported yet";
+                               << "container processors are not supported yet (ref c#p)";
+    QTest::newRow("built-in with a bad config")
+        << spec(1, ProcessorKind::Container, {{"ref", "builtin#range-sum"}, {"count", 0}})
+        << "processor.count: 0 is outside 1-100000000";
 }
 
 void TstTaskRunner::invalidTasksFailWithReason()
