@@ -6,14 +6,16 @@
 // decoder a receiver picks for that type.
 //
 // The decoders read fields, never the type (it only names the message in errors), so running
-// all of them under all twelve types would cost twelve times as much for no new coverage; the
+// all of them under all fourteen types would cost fourteen times as much for no new coverage; the
 // retyped pass instead checks that every error names the message it was found in.
 //
 // Invariants checked (a violation traps):
 //   - whatever a decoder accepts re-encodes to a message that decodes to the same value, with no
 //     error (a receiver and a sender agree on every value either can produce);
 //   - a batch decoder accounts for its list: kept items + reported errors cover every entry
-//     (errors are capped, so only when few enough are bad);
+//     (errors are capped, so only when few enough are bad); `call` refuses (answers) only bad
+//     entries whose call id was readable, `callReply` keeps those as replies with an error;
+//   - `call` and `callReply` never exceed kMaxMapItems items / kMaxResultsPage results;
 //   - metrics from any accepted heartbeat or registration give a health score in [0, 1], and a
 //     worker built from a registration survives its JSON round trip;
 //   - splitLogBatch keeps every decoded line, in order, in non-empty batches;
@@ -37,6 +39,7 @@ const QLatin1StringView kTypes[] = {
     wire::type::Register, wire::type::Registered, wire::type::Heartbeat, wire::type::HeartbeatAck,
     wire::type::Dispatch, wire::type::Accept,     wire::type::Return,    wire::type::Status,
     wire::type::Logs,     wire::type::Cancel,     wire::type::Drain,     wire::type::Dead,
+    wire::type::Call,     wire::type::CallReply,
 };
 
 // More messages per input add little coverage and much time.
@@ -62,7 +65,9 @@ bool sameTask(const TaskSpec &a, const TaskSpec &b)
 {
     return taskKeyOf(a) == taskKeyOf(b) && a.jobName == b.jobName && a.processor == b.processor
            && a.config == b.config && a.jobParams == b.jobParams
-           && a.instanceParams == b.instanceParams && a.timeoutMs == b.timeoutMs;
+           && a.instanceParams == b.instanceParams && a.timeoutMs == b.timeoutMs && a.mode == b.mode
+           && a.role == b.role && a.taskName == b.taskName && a.payload == b.payload
+           && a.results == b.results;
 }
 
 void checkMetrics(const WorkerMetrics &m)
@@ -181,6 +186,42 @@ void exercise(const Message &m)
         }
         check(joined == logs.items);
     }
+    const auto calls = wire::decodeCall(m);
+    {
+        const qsizetype entries = listSize(m, QLatin1StringView("calls"));
+        if (calls.errors.size() <= 32)
+            check(calls.items.size() + calls.errors.size() == entries
+                  || (entries == 0 && calls.errors.size() <= 1));
+        check(calls.items.size() + calls.refused.size() <= entries);
+        for (const TaskCall &c : calls.items) {
+            check(c.callId > 0 && c.items.size() <= wire::kMaxMapItems);
+            check(c.op != TaskCall::Op::Results
+                  || (c.limit >= 1 && c.limit <= wire::kMaxResultsPage));
+        }
+        for (const TaskCallReply &r : calls.refused)
+            check(r.callId > 0 && !r.error.isEmpty() && r.results.isEmpty());
+        const auto back = wire::decodeCall(again(wire::encodeCall(calls.items)));
+        check(back.errors.isEmpty() && back.refused.isEmpty() && back.items == calls.items);
+        for (const auto &part : wire::splitCallBatch(calls.items, 256))
+            check(!part.isEmpty());
+    }
+    const auto replies = wire::decodeCallReply(m);
+    {
+        const qsizetype entries = listSize(m, QLatin1StringView("replies"));
+        check(replies.items.size() <= entries);
+        if (replies.errors.size() <= 32)
+            check(replies.items.size() + replies.errors.size() >= entries);
+        for (const TaskCallReply &r : replies.items)
+            check(r.callId > 0 && r.results.size() <= wire::kMaxResultsPage);
+        const auto back = wire::decodeCallReply(again(wire::encodeCallReply(replies.items)));
+        check(back.errors.isEmpty() && back.items == replies.items);
+        for (TaskCallReply r : replies.items) {
+            const qsizetype before = r.results.size();
+            const qsizetype dropped = wire::fitResultsPage(r, 512);
+            check(dropped >= 0 && r.results.size() + dropped == before);
+            check(before == 0 || !r.results.isEmpty());
+        }
+    }
 }
 
 void checkNamesType(const QString &error, const QString &type)
@@ -226,6 +267,14 @@ void decodeAs(const Message &m, QLatin1StringView type)
         checkNamesType(wire::decodeLogs(retyped), t);
     else if (type == wire::type::Cancel)
         checkNamesType(wire::decodeCancel(retyped), t);
+    else if (type == wire::type::Call) {
+        const auto calls = wire::decodeCall(retyped);
+        for (const QString &error : calls.errors)
+            checkNamesType(error, t);
+        for (const TaskCallReply &r : calls.refused)
+            checkNamesType(r.error, t);
+    } else if (type == wire::type::CallReply)
+        checkNamesType(wire::decodeCallReply(retyped), t);
     else
         checkNamesType(wire::decodeReason(retyped), t); // drain, dead
 }

@@ -17,6 +17,7 @@ TaskGate::TaskGate(QObject *parent)
 {
     connect(m_runner, &TaskRunner::reports, this, &TaskGate::onRunnerReports);
     connect(m_runner, &TaskRunner::logs, this, &TaskGate::logs);
+    connect(m_runner, &TaskRunner::calls, this, &TaskGate::calls);
 }
 
 TaskGate::~TaskGate() = default;
@@ -36,8 +37,9 @@ void TaskGate::submit(const QList<TaskSpec> &tasks)
             const TaskKey key = taskKeyOf(spec);
             if (m_queuedKeys.contains(key) || m_inRunner.contains(key)
                 || m_canceled.contains(key)) {
-                qCDebug(lcAgentGate) << "duplicate dispatch ignored: instance" << key.instanceId
-                                     << "attempt" << key.attempt << "task" << key.taskId;
+                qCDebug(lcAgentGate)
+                    << "duplicate dispatch ignored: instance" << key.instanceId << "attempt"
+                    << key.attempt << "task" << key.taskId << "run" << key.taskAttempt;
                 continue;
             }
             m_queuedKeys.insert(key);
@@ -68,7 +70,7 @@ void TaskGate::onRunnerReports(const QList<TaskReport> &reports)
         QMutexLocker lock(&m_mutex);
         for (const TaskReport &r : reports) {
             if (isTerminal(r.status))
-                m_inRunner.remove(TaskKey{r.instanceId, r.attempt, r.taskId});
+                m_inRunner.remove(taskKeyOf(r));
         }
     }
     pump();
@@ -90,8 +92,15 @@ QList<TaskReport> TaskGate::removeQueued(Match match, const QString &reason)
         }
         m_queuedKeys.remove(key);
         rememberCanceled(key);
-        out.append(TaskReport{key.instanceId, key.attempt, key.taskId, InstanceStatus::Canceled,
-                              reason, nowMs()});
+        TaskReport r;
+        r.instanceId = key.instanceId;
+        r.attempt = key.attempt;
+        r.taskId = key.taskId;
+        r.taskAttempt = key.taskAttempt;
+        r.status = InstanceStatus::Canceled;
+        r.result = reason;
+        r.timeMs = nowMs();
+        out.append(std::move(r));
     }
     m_queue.swap(kept);
     return out;
@@ -103,29 +112,32 @@ void TaskGate::cancel(const QList<wire::KeyReason> &tasks)
     for (const wire::KeyReason &kr : tasks) {
         const TaskKey want = kr.key;
         const bool wholeAttempt = want.taskId < 0;
-        out += removeQueued(
-            [&](const TaskKey &k) {
-                return k.instanceId == want.instanceId && k.attempt == want.attempt
-                       && (wholeAttempt || k.taskId == want.taskId);
-            },
-            kr.reason);
+        auto matches = [&](const TaskKey &k) {
+            return wholeAttempt ? k.instanceId == want.instanceId && k.attempt == want.attempt
+                                : k == want;
+        };
+        out += removeQueued(matches, kr.reason);
         bool running = false;
         {
             QMutexLocker lock(&m_mutex);
-            for (const TaskKey &k : std::as_const(m_inRunner)) {
-                if (k.instanceId == want.instanceId && k.attempt == want.attempt
-                    && (wholeAttempt || k.taskId == want.taskId)) {
-                    running = true;
-                    break;
-                }
-            }
+            running = wholeAttempt ? std::any_of(m_inRunner.cbegin(), m_inRunner.cend(), matches)
+                                   : m_inRunner.contains(want);
         }
-        if (running)
+        if (!running)
+            continue;
+        if (wholeAttempt)
             m_runner->cancel(want.instanceId, want.attempt, kr.reason);
+        else
+            m_runner->cancelTask(want, kr.reason);
     }
     updateCounts();
     if (!out.isEmpty())
         emit reports(out, heldCount());
+}
+
+void TaskGate::answer(const QList<TaskCallReply> &replies)
+{
+    m_runner->answer(replies);
 }
 
 void TaskGate::cancelAll(const QString &reason)

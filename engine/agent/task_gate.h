@@ -38,11 +38,13 @@ public:
     void configure(int capacity, const QString &leaseFile);
     // Queues the tasks not already known; duplicates are ignored. Runner thread.
     void submit(const QList<kairos::TaskSpec> &tasks);
-    // A server `cancel`: entries with taskId < 0 cancel the whole attempt. A queued task ends
-    // Canceled at once; a running one once it stopped. The runner cancels by attempt, so
-    // cancelling one running task of an attempt stops its running siblings on this worker too.
-    // Runner thread.
+    // A server `cancel`: entries with taskId < 0 cancel the whole attempt, the others the one
+    // run they name (instance, attempt, task, task attempt), nothing else of its attempt. A queued
+    // task ends Canceled at once; a running one once it stopped. Runner thread.
     void cancel(const QList<kairos::wire::KeyReason> &tasks);
+    // The server's replies to `calls`, for the runs that made them (dropped when the run has
+    // finished meanwhile). Runner thread.
+    void answer(const QList<kairos::TaskCallReply> &replies);
     // Cancels every queued and running task with `reason`. Runner thread.
     void cancelAll(const QString &reason);
     // Ends every task not yet handed to the runner Canceled with `reason`. Runner thread.
@@ -64,6 +66,9 @@ signals:
     void reports(const QList<kairos::TaskReport> &reports, int held);
     // The runner's log lines, emitted before the reports of the same turn.
     void logs(const QList<kairos::LogLine> &lines);
+    // The runner's calls of running processors (map, results), emitted before the reports of
+    // the same turn; each must be answered once with answer().
+    void calls(const QList<kairos::TaskCall> &calls);
 
 private:
     void onRunnerReports(const QList<kairos::TaskReport> &reports);

@@ -117,6 +117,7 @@ Status WorkerAgent::start()
     connect(&m_runnerThread, &QThread::finished, m_gate, &QObject::deleteLater);
     connect(m_gate, &TaskGate::reports, this, &WorkerAgent::onRunnerReports, Qt::QueuedConnection);
     connect(m_gate, &TaskGate::logs, this, &WorkerAgent::onRunnerLogs, Qt::QueuedConnection);
+    connect(m_gate, &TaskGate::calls, this, &WorkerAgent::onRunnerCalls, Qt::QueuedConnection);
     m_runnerThread.start();
     // Only policy kill hands the lease file to the launchers: with `finish`, runs must outlive
     // the lease.
@@ -192,6 +193,9 @@ void WorkerAgent::dropConnection(const QString &reason)
 {
     m_registerTimer.stop();
     m_heartbeatTimer.stop();
+    // Whatever the server was asked is not going to be answered on another connection (a new
+    // one does not hold these runs): tell the processors now.
+    failPendingCalls(reason);
     protocol::Connection *c = m_connection;
     m_connection = nullptr;
     if (!c)
@@ -284,6 +288,8 @@ void WorkerAgent::onMessage(const protocol::Message &m)
         onDispatch(m);
     } else if (m.type == wire::type::Cancel) {
         onCancel(m);
+    } else if (m.type == wire::type::CallReply) {
+        onCallReply(m);
     } else if (m.type == wire::type::Dead) {
         onDead(m);
     } else if (m.type == protocol::msg::Error) {
@@ -336,18 +342,26 @@ void WorkerAgent::onDispatch(const protocol::Message &m)
         qCWarning(lcAgent).noquote() << u"dispatch from %1: %2"_s.arg(m_server.toString(), error);
     if (batch.items.isEmpty())
         return;
-    QList<TaskKey> keys;
-    keys.reserve(batch.items.size());
-    for (const TaskSpec &spec : batch.items)
-        keys.append(taskKeyOf(spec));
     if (m_draining) {
+        QList<TaskKey> keys;
+        keys.reserve(batch.items.size());
+        for (const TaskSpec &spec : batch.items)
+            keys.append(taskKeyOf(spec));
         returnTasks(keys);
         return;
     }
-    onRunner([tasks = batch.items](TaskGate *gate) { gate->submit(tasks); });
     // Every key, duplicates included: the server learns that each dispatch arrived, and the
-    // gate and the runner make sure each task runs once.
-    m_connection->send(wire::encodeAccept(keys));
+    // gate and the runner make sure each task runs once. Subtasks of map jobs are the exception
+    // (docs/protocol.md 12.2): a million of them would cost the server a million keys to read
+    // for nothing, and their RUNNING report follows anyway.
+    QList<TaskKey> keys;
+    for (const TaskSpec &spec : batch.items) {
+        if (spec.role != TaskRole::Subtask)
+            keys.append(taskKeyOf(spec));
+    }
+    onRunner([tasks = batch.items](TaskGate *gate) { gate->submit(tasks); });
+    if (!keys.isEmpty())
+        m_connection->send(wire::encodeAccept(keys));
 }
 
 void WorkerAgent::onCancel(const protocol::Message &m)
@@ -357,6 +371,18 @@ void WorkerAgent::onCancel(const protocol::Message &m)
         qCWarning(lcAgent).noquote() << u"cancel from %1: %2"_s.arg(m_server.toString(), error);
     if (!batch.items.isEmpty())
         onRunner([tasks = batch.items](TaskGate *gate) { gate->cancel(tasks); });
+}
+
+void WorkerAgent::onCallReply(const protocol::Message &m)
+{
+    const wire::Batch<TaskCallReply> batch = wire::decodeCallReply(m);
+    for (const QString &error : batch.errors)
+        qCWarning(lcAgent).noquote() << u"callReply from %1: %2"_s.arg(m_server.toString(), error);
+    if (batch.items.isEmpty())
+        return;
+    const OutgoingCalls::Step step = m_calls.onReplies(batch.items);
+    answerOnRunner(step.toRunner);
+    sendCalls(step.toSend);
 }
 
 void WorkerAgent::onDead(const protocol::Message &m)
@@ -437,6 +463,54 @@ void WorkerAgent::onRunnerLogs(const QList<LogLine> &lines)
         sendLines(lines);
     else
         m_outbox.addLines(lines);
+}
+
+void WorkerAgent::onRunnerCalls(const QList<TaskCall> &calls)
+{
+    if (!canSend()) {
+        // No server to ask: the processor gets its answer now, not after a reconnect (the new
+        // connection would not hold its run anyway).
+        QList<TaskCallReply> replies;
+        replies.reserve(calls.size());
+        for (const TaskCall &call : calls)
+            replies.append(
+                TaskCallReply{call.callId, u"connection to the server lost"_s, {}, false});
+        answerOnRunner(replies);
+        return;
+    }
+    sendCalls(m_calls.add(calls));
+    answerOnRunner(m_calls.takeImmediate());
+}
+
+void WorkerAgent::sendCalls(const QList<TaskCall> &calls)
+{
+    if (calls.isEmpty())
+        return;
+    if (!canSend()) {
+        answerOnRunner(m_calls.failAll(u"connection to the server lost"_s));
+        return;
+    }
+    for (const QList<TaskCall> &part : wire::splitCallBatch(calls, kMaxBatchBytes))
+        m_connection->send(wire::encodeCall(part));
+}
+
+void WorkerAgent::answerOnRunner(const QList<TaskCallReply> &replies)
+{
+    if (replies.isEmpty() || !m_gate)
+        return;
+    onRunner([replies](TaskGate *gate) { gate->answer(replies); });
+}
+
+void WorkerAgent::failPendingCalls(const QString &reason)
+{
+    if (m_calls.isEmpty())
+        return;
+    const QList<TaskCallReply> failed =
+        m_calls.failAll(u"connection to the server lost: %1"_s.arg(reason));
+    qCWarning(lcAgent).noquote() << u"%1 call(s) of running tasks were waiting for %2 and fail: "
+                                    "connection lost (%3)"_s.arg(failed.size())
+                                        .arg(m_server.toString(), reason);
+    answerOnRunner(failed);
 }
 
 void WorkerAgent::sendReports(const QList<TaskReport> &reports)

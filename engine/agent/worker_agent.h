@@ -6,7 +6,11 @@
 // under a lease (LeaseKeeper) that every heartbeatAck renews. It reconnects with backoff across
 // the server list when a connection fails or drops; what the runner says meanwhile waits in a
 // bounded Outbox. A server's `dead` notice stops every run and starts over with a fresh
-// registration. drain() is the graceful shutdown of SIGTERM (docs/protocol.md 12.3, Draining).
+// registration. Calls of running processors (map, results) go to the server as `call` messages
+// and its `callReply` back to the runner (OutgoingCalls); a call made while no server is
+// connected, or still waiting when the connection is lost, is answered at once with the error
+// "connection to the server lost", so no processor stays blocked. drain() is the graceful
+// shutdown of SIGTERM (docs/protocol.md 12.3, Draining).
 // The wire format is kairos::wire's; the behaviour is specified in docs/protocol.md section 12.
 //
 // Threading: create and use on one thread with an event loop (the main thread); no method is
@@ -15,6 +19,7 @@
 #include "lease_keeper.h"
 #include "metrics_sampler.h"
 #include "outbox.h"
+#include "outgoing_calls.h"
 #include "server_rotation.h"
 #include "worker_config.h"
 
@@ -98,12 +103,17 @@ private:
     void onRegistered(const protocol::Message &message);
     void onDispatch(const protocol::Message &message);
     void onCancel(const protocol::Message &message);
+    void onCallReply(const protocol::Message &message);
     void onDead(const protocol::Message &message);
     void onRegisterTimeout();
     qint64 sendHeartbeat(); // its ts, 0 when not sent
     void onLeaseExpired(qint64 silentMs);
     void onRunnerReports(const QList<kairos::TaskReport> &reports, int held);
     void onRunnerLogs(const QList<kairos::LogLine> &lines);
+    void onRunnerCalls(const QList<kairos::TaskCall> &calls);
+    void sendCalls(const QList<kairos::TaskCall> &calls);
+    void answerOnRunner(const QList<kairos::TaskCallReply> &replies);
+    void failPendingCalls(const QString &reason);
     void sendReports(const QList<kairos::TaskReport> &reports);
     void sendLines(const QList<kairos::LogLine> &lines);
     void flushOutbox();
@@ -125,6 +135,7 @@ private:
     QPointer<protocol::Connection> m_connection;
     MetricsSampler m_metrics;
     Outbox m_outbox;
+    OutgoingCalls m_calls;          // sent on the current connection, waiting for `callReply`
     LeaseKeeper *m_lease = nullptr; // child
 
     int m_heartbeatMs;

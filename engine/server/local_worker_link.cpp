@@ -16,9 +16,12 @@ LocalWorkerLink::LocalWorkerLink(QString app, int capacity, QObject *parent)
     m_runner->setCapacity(capacity);
     m_runner->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_runner, &QObject::deleteLater);
+    // All three queued from the one runner thread, so they arrive in the order emitted: a run's
+    // calls and lines before its terminal report.
     connect(m_runner, &TaskRunner::reports, this, &LocalWorkerLink::onReports,
             Qt::QueuedConnection);
     connect(m_runner, &TaskRunner::logs, this, &WorkerLink::logs, Qt::QueuedConnection);
+    connect(m_runner, &TaskRunner::calls, this, &LocalWorkerLink::onCalls, Qt::QueuedConnection);
     m_thread.start();
 }
 
@@ -32,12 +35,13 @@ LocalWorkerLink::~LocalWorkerLink()
 
 int LocalWorkerLink::freeSlots() const
 {
-    return std::max(0, m_capacity * 4 - m_held);
+    return std::max(0, m_capacity * 4 - int(m_held.size()));
 }
 
 void LocalWorkerLink::dispatch(const QList<TaskSpec> &tasks)
 {
-    m_held += tasks.size();
+    for (const TaskSpec &t : tasks)
+        m_held.insert(taskKeyOf(t));
     QMetaObject::invokeMethod(
         m_runner,
         [runner = m_runner, tasks] {
@@ -57,14 +61,62 @@ void LocalWorkerLink::cancel(qint64 instanceId, int attempt, const QString &reas
         Qt::QueuedConnection);
 }
 
+void LocalWorkerLink::cancelTasks(const QList<TaskKey> &keys, const QString &reason)
+{
+    if (keys.isEmpty())
+        return;
+    QMetaObject::invokeMethod(
+        m_runner,
+        [runner = m_runner, keys, reason] {
+            for (const TaskKey &k : keys) {
+                if (k.taskId >= 0)
+                    runner->cancelTask(k, reason);
+            }
+        },
+        Qt::QueuedConnection);
+}
+
+void LocalWorkerLink::answer(const QList<TaskCallReply> &replies)
+{
+    if (replies.isEmpty())
+        return;
+    QMetaObject::invokeMethod(
+        m_runner, [runner = m_runner, replies] { runner->answer(replies); }, Qt::QueuedConnection);
+}
+
 void LocalWorkerLink::onReports(const QList<TaskReport> &reports)
 {
     for (const TaskReport &r : reports) {
         if (isTerminal(r.status))
-            --m_held;
+            m_held.remove(taskKeyOf(r));
     }
-    m_held = std::max(0, m_held);
     emit this->reports(reports);
+}
+
+void LocalWorkerLink::onCalls(const QList<TaskCall> &calls)
+{
+    QList<TaskCall> accepted;
+    QList<TaskCallReply> refused;
+    accepted.reserve(calls.size());
+    for (const TaskCall &call : calls) {
+        if (m_held.contains(call.key)) {
+            accepted.append(call);
+            continue;
+        }
+        refused.append(TaskCallReply{
+            call.callId,
+            tr("task (%1,%2,%3 run %4) is not running on the local worker (ended or superseded): "
+               "call refused")
+                .arg(call.key.instanceId)
+                .arg(call.key.attempt)
+                .arg(call.key.taskId)
+                .arg(call.key.taskAttempt),
+            {},
+            false});
+    }
+    answer(refused);
+    if (!accepted.isEmpty())
+        emit this->calls(accepted);
 }
 
 } // namespace kairos::server

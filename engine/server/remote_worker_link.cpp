@@ -15,6 +15,10 @@ Q_LOGGING_CATEGORY(lcWorkerLink, "kairos.server.workerlink", QtWarningMsg)
 constexpr qsizetype kRecentAttempts = 4096;
 // At most this many `error` replies per received message; the rest are summed up in one more.
 constexpr qsizetype kMaxErrorsPerMessage = 16;
+// Messages to a worker are split to about this much payload (its frame limit is 16 MiB).
+constexpr qsizetype kMaxBatchBytes = 1 << 20;
+// A `results` page is cut to this (one reply per message at most this big).
+constexpr qsizetype kMaxPageBytes = 4 << 20;
 
 } // namespace
 
@@ -105,7 +109,13 @@ QString RemoteWorkerLink::who() const
 
 QString RemoteWorkerLink::describe(const TaskKey &key) const
 {
-    return QStringLiteral("(%1,%2,%3)").arg(key.instanceId).arg(key.attempt).arg(key.taskId);
+    if (key.taskAttempt == 1)
+        return QStringLiteral("(%1,%2,%3)").arg(key.instanceId).arg(key.attempt).arg(key.taskId);
+    return QStringLiteral("(%1,%2,%3 run %4)")
+        .arg(key.instanceId)
+        .arg(key.attempt)
+        .arg(key.taskId)
+        .arg(key.taskAttempt);
 }
 
 // --- bookkeeping of held tasks ---------------------------------------------------------------
@@ -153,7 +163,7 @@ void RemoteWorkerLink::cancelStale(const QList<TaskKey> &keys, const QString &re
         if (seen.contains({k.instanceId, k.attempt}))
             continue;
         seen.insert({k.instanceId, k.attempt});
-        entries << wire::KeyReason{TaskKey{k.instanceId, k.attempt, -1}, reason};
+        entries << wire::KeyReason{TaskKey{k.instanceId, k.attempt, -1, 1}, reason};
     }
     qCInfo(lcWorkerLink).noquote() << QStringLiteral("%1: stopping %2 stale run(s): %3")
                                           .arg(who())
@@ -181,7 +191,10 @@ void RemoteWorkerLink::dispatch(const QList<TaskSpec> &tasks)
     const qint64 sentUs = nowUs();
     for (const TaskSpec &t : tasks)
         hold(taskKeyOf(t), sentUs);
-    m_connection->send(wire::encodeDispatch(tasks));
+    // Tasks are small, except the rare postProcess with every worker's result or big payloads:
+    // only those make more than one message.
+    for (const QList<TaskSpec> &part : wire::splitDispatchBatch(tasks, kMaxBatchBytes))
+        m_connection->send(wire::encodeDispatch(part));
 }
 
 void RemoteWorkerLink::cancel(qint64 instanceId, int attempt, const QString &reason)
@@ -189,7 +202,50 @@ void RemoteWorkerLink::cancel(qint64 instanceId, int attempt, const QString &rea
     if (!m_connection || m_lost)
         return;
     m_connection->send(
-        wire::encodeCancel({wire::KeyReason{TaskKey{instanceId, attempt, -1}, reason}}));
+        wire::encodeCancel({wire::KeyReason{TaskKey{instanceId, attempt, -1, 1}, reason}}));
+}
+
+void RemoteWorkerLink::cancelTasks(const QList<TaskKey> &keys, const QString &reason)
+{
+    if (keys.isEmpty() || !m_connection || m_lost)
+        return;
+    QList<wire::KeyReason> entries;
+    entries.reserve(keys.size());
+    for (const TaskKey &k : keys) {
+        if (k.taskId < 0)
+            continue; // a whole attempt is cancel()'s job; never widen a per-run cancel
+        entries << wire::KeyReason{k, reason};
+    }
+    if (!entries.isEmpty())
+        m_connection->send(wire::encodeCancel(entries));
+}
+
+void RemoteWorkerLink::answer(const QList<TaskCallReply> &replies)
+{
+    QList<TaskCallReply> out;
+    out.reserve(replies.size());
+    for (const TaskCallReply &r : replies) {
+        if (!m_pendingCalls.remove(r.callId)) {
+            qCDebug(lcWorkerLink).noquote()
+                << QStringLiteral("%1: reply to call %2 that is not waiting: dropped")
+                       .arg(who())
+                       .arg(r.callId);
+            continue;
+        }
+        out.append(r);
+        const qsizetype dropped = wire::fitResultsPage(out.last(), kMaxPageBytes);
+        if (dropped > 0) {
+            qCDebug(lcWorkerLink).noquote()
+                << QStringLiteral("%1: results page of call %2 cut by %3 entries to fit a frame")
+                       .arg(who())
+                       .arg(r.callId)
+                       .arg(dropped);
+        }
+    }
+    if (out.isEmpty() || !m_connection || m_lost)
+        return;
+    for (const QList<TaskCallReply> &part : wire::splitCallReplyBatch(out, kMaxBatchBytes))
+        m_connection->send(wire::encodeCallReply(part));
 }
 
 void RemoteWorkerLink::sendError(const QString &reason)
@@ -243,6 +299,8 @@ void RemoteWorkerLink::onMessage(const protocol::Message &message)
         onReturn(message);
     else if (type == wire::type::Drain)
         onDrain(message);
+    else if (type == wire::type::Call)
+        onCall(message);
     else if (type == wire::type::Register)
         sendError(tr("this connection is already registered as worker '%1'")
                       .arg(m_registration.workerId));
@@ -322,7 +380,7 @@ void RemoteWorkerLink::onStatus(const protocol::Message &message)
     accepted.reserve(batch.items.size());
     QList<qint64> latencies;
     for (const TaskReport &r : batch.items) {
-        const TaskKey key{r.instanceId, r.attempt, r.taskId};
+        const TaskKey key = taskKeyOf(r);
         const auto held = m_held.constFind(key);
         if (held == m_held.cend()) {
             qCWarning(lcWorkerLink).noquote()
@@ -400,6 +458,47 @@ void RemoteWorkerLink::onReturn(const protocol::Message &message)
     }
     for (const auto &[reason, keys] : byReason)
         emit returned(keys, reason);
+}
+
+void RemoteWorkerLink::onCall(const protocol::Message &message)
+{
+    wire::CallBatch batch = wire::decodeCall(message);
+    sendErrors(batch.errors);
+    QList<TaskCallReply> refused = std::move(batch.refused);
+    QList<TaskCall> accepted;
+    accepted.reserve(batch.items.size());
+    for (TaskCall &call : batch.items) {
+        // Fenced like reports: only a run this worker holds may map or read results.
+        if (!m_held.contains(call.key)) {
+            qCWarning(lcWorkerLink).noquote()
+                << QStringLiteral("call from worker %1 by task %2 that is not running there: "
+                                  "refused")
+                       .arg(m_registration.workerId, describe(call.key));
+            refused.append(TaskCallReply{
+                call.callId,
+                tr("task %1 is not running on worker %2 (ended, superseded or never dispatched "
+                   "to it): call refused")
+                    .arg(describe(call.key), m_registration.workerId),
+                {},
+                false});
+            continue;
+        }
+        if (m_pendingCalls.contains(call.callId)) {
+            // Not answered: a reply with this id would be taken for the first call's.
+            sendError(tr("field 'c' of 'call': call id %1 is already waiting for a reply; the "
+                         "second call with it is ignored")
+                          .arg(call.callId));
+            continue;
+        }
+        m_pendingCalls.insert(call.callId);
+        accepted.append(std::move(call));
+    }
+    if (!refused.isEmpty() && m_connection) {
+        for (const QList<TaskCallReply> &part : wire::splitCallReplyBatch(refused, kMaxBatchBytes))
+            m_connection->send(wire::encodeCallReply(part));
+    }
+    if (!accepted.isEmpty())
+        emit calls(accepted);
 }
 
 void RemoteWorkerLink::onDrain(const protocol::Message &message)

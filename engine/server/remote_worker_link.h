@@ -1,10 +1,12 @@
 #pragma once
 // RemoteWorkerLink: the server's side of one remote worker, over one authenticated protocol
 // connection with the role "worker" (docs/protocol.md, section 12). It waits for `register`,
-// answers `registered` and every `heartbeat`, sends `dispatch` and `cancel`, and turns the
-// worker's `status`, `logs`, `return` and `drain` into WorkerLink signals. It is also the fence
-// of section 12.3: it remembers the tasks dispatched through it and not yet finished, and passes
-// on only reports about those — a worker can never move a task it was not given. When the
+// answers `registered` and every `heartbeat`, sends `dispatch`, `cancel` and `callReply`, and
+// turns the worker's `status`, `logs`, `return`, `call` and `drain` into WorkerLink signals. It is
+// also the fence of section 12.3: it remembers the runs (instance, attempt, task, task attempt)
+// dispatched through it and not yet finished, and passes on only reports and calls of those — a
+// worker can never move a task it was not given, nor map into one (a call of any other run is
+// answered at once with an error naming it, so the processor that waits is told). When the
 // connection closes or the worker is declared dead it emits lost() once, with the time before
 // which a retry of its runs must not start (its lease has surely ended by then). For the
 // benchmarks it also measures dispatch-to-start latency: the send time of each dispatched task
@@ -65,6 +67,12 @@ public:
     // its return or the loss of the worker.
     void dispatch(const QList<TaskSpec> &tasks) override;
     void cancel(qint64 instanceId, int attempt, const QString &reason) override;
+    // One `cancel` entry per run (with `k` and `ka`): only those runs stop.
+    void cancelTasks(const QList<TaskKey> &keys, const QString &reason) override;
+    // Sends `callReply` for calls this link emitted and has not answered yet; replies to other
+    // ids are dropped. A `results` page too big for a frame is cut (fitResultsPage: `end` false,
+    // the reader asks for the rest).
+    void answer(const QList<kairos::TaskCallReply> &replies) override;
 
     bool isRegistered() const { return m_registered; }
     bool isLost() const { return m_lost; }
@@ -77,6 +85,8 @@ public:
     // terminal, returned or lost.
     QList<TaskKey> heldKeys() const;
     int heldCount() const { return int(m_held.size()); }
+    // Calls emitted and not yet answered.
+    int pendingCallCount() const { return int(m_pendingCalls.size()); }
     // Binds tasks that ran on this worker before the server restarted (listed in its `held`):
     // their reports are then accepted like those of tasks dispatched through this link.
     void bindHeld(const QList<TaskKey> &keys);
@@ -118,6 +128,7 @@ private:
     void onAccept(const protocol::Message &message);
     void onReturn(const protocol::Message &message);
     void onDrain(const protocol::Message &message);
+    void onCall(const protocol::Message &message);
     void refuseRegistration(const QString &reason);
     void sendErrors(const QStringList &errors);
     void sendError(const QString &reason);
@@ -151,6 +162,8 @@ private:
     QHash<AttemptKey, int> m_heldAttempts; // attempt -> number of held tasks
     QSet<AttemptKey> m_recentAttempts;
     std::deque<AttemptKey> m_recentOrder;
+    // Calls emitted through calls() and not yet answered (answer() sends each reply once).
+    QSet<quint64> m_pendingCalls;
 };
 
 } // namespace kairos::server

@@ -125,10 +125,26 @@ struct CallBatch {
     QStringList errors;
 };
 CallBatch decodeCall(const protocol::Message &m);
+// A reply entry whose `c` could be read but not the rest is kept among the items with `error`
+// saying so (and listed in errors too): the run waiting for it is told, never left blocked.
 Batch<TaskCallReply> decodeCallReply(const protocol::Message &m);
 
 // Splits a batch so each message stays well under the peer's frame limit (about 1 MiB of
-// payload per message by the entries' estimated size). Used by senders of dispatch/status/logs.
+// payload per message by the entries' estimated size, an upper bound). An entry bigger than the
+// budget travels alone. Used by senders of dispatch/status/logs/call/callReply.
 QList<QList<LogLine>> splitLogBatch(const QList<LogLine> &lines, qsizetype maxBytes = 1 << 20);
+QList<QList<TaskSpec>> splitDispatchBatch(const QList<TaskSpec> &tasks,
+                                          qsizetype maxBytes = 1 << 20);
+QList<QList<TaskCall>> splitCallBatch(const QList<TaskCall> &calls, qsizetype maxBytes = 1 << 20);
+QList<QList<TaskCallReply>> splitCallReplyBatch(const QList<TaskCallReply> &replies,
+                                                qsizetype maxBytes = 1 << 20);
+// Upper bounds of one entry's encoded size.
+qsizetype estimatedSize(const TaskCall &call);
+qsizetype estimatedSize(const TaskCallReply &reply);
+// Keeps the leading results of a `results` page that fit in `maxBytes` (at least one) and
+// clears `end` when it dropped some: the reader then asks for the rest after the last task id
+// it got (keyset paging), so a page of huge result texts never exceeds a frame. Returns how many
+// results were dropped.
+qsizetype fitResultsPage(TaskCallReply &reply, qsizetype maxBytes = 4 << 20);
 
 } // namespace kairos::wire

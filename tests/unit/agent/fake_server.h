@@ -1,9 +1,10 @@
 #pragma once
 // A fake Kairos server for the worker tests: a real protocol::Listener on 127.0.0.1 that knows
 // one worker login (app + secret), answers `register` with `registered` and acknowledges
-// heartbeats (both can be turned off), and records every message each worker connection sent,
-// with its arrival time, so tests can assert what a server would see. It speaks kairos::wire,
-// the same codec as the real server.
+// heartbeats (both can be turned off), answers the workers' `call`s through a test's handler
+// (none: calls wait), and records every message each worker connection sent, with its arrival
+// time, so tests can assert what a server would see. It speaks kairos::wire, the same codec as
+// the real server.
 
 #include <agent/monotonic_clock.h>
 #include <protocol/listener.h>
@@ -12,6 +13,8 @@
 #include <QHash>
 #include <QList>
 #include <QPointer>
+
+#include <functional>
 
 namespace kairos::test {
 
@@ -92,8 +95,7 @@ public:
     {
         QList<TaskReport> out;
         for (const TaskReport &r : reports()) {
-            if (TaskKey{r.instanceId, r.attempt, r.taskId} == key
-                && (!status || r.status == *status))
+            if (taskKeyOf(r) == key && (!status || r.status == *status))
                 out.append(r);
         }
         return out;
@@ -103,6 +105,13 @@ public:
         QList<TaskKey> out;
         for (const protocol::Message &m : ofType(wire::type::Accept))
             out += wire::decodeAccept(m).items;
+        return out;
+    }
+    QList<TaskCall> calls() const
+    {
+        QList<TaskCall> out;
+        for (const protocol::Message &m : ofType(wire::type::Call))
+            out += wire::decodeCall(m).items;
         return out;
     }
     QList<wire::KeyReason> returned() const
@@ -117,6 +126,8 @@ public:
     bool answerRegister = true;
     bool ackHeartbeats = true;
     wire::RegisteredReply reply;
+    // Answers the calls of one `call` message (replies are sent at once); unset: never answered.
+    std::function<QList<TaskCallReply>(const QList<TaskCall> &)> callHandler;
 
     QList<Received> received;
     QStringList loginFailures;
@@ -135,6 +146,10 @@ private:
                     } else if (m.type == wire::type::Heartbeat && ackHeartbeats) {
                         if (const auto hb = wire::decodeHeartbeat(m))
                             c->send(wire::encodeHeartbeatAck(hb->ts));
+                    } else if (m.type == wire::type::Call && callHandler) {
+                        const QList<TaskCallReply> replies = callHandler(wire::decodeCall(m).items);
+                        if (!replies.isEmpty())
+                            c->send(wire::encodeCallReply(replies));
                     }
                 });
     }
@@ -167,6 +182,24 @@ inline TaskSpec sleepTask(qint64 instance, int ms, int attempt = 1, qint64 task 
     t.jobName = QStringLiteral("sleep-job");
     t.processor = ProcessorKind::Sleep;
     t.config = QJsonObject{{QStringLiteral("ms"), ms}};
+    return t;
+}
+
+// A task of the built-in map-reduce processor (engine/worker/builtin_processors.h): the root maps
+// the numbers 1..count, `batch` per map() call; the reduce reads every result back.
+inline TaskSpec rangeSumTask(qint64 instance, TaskRole role, qint64 task, int count, int batch)
+{
+    TaskSpec t;
+    t.instanceId = instance;
+    t.taskId = task;
+    t.jobName = QStringLiteral("range-sum-job");
+    t.processor = ProcessorKind::Container;
+    t.mode = ExecutionMode::MapReduce;
+    t.role = role;
+    t.taskName = role == TaskRole::Root ? QStringLiteral("root") : QStringLiteral("reduce");
+    t.config = QJsonObject{{QStringLiteral("ref"), QStringLiteral("builtin#range-sum")},
+                           {QStringLiteral("count"), count},
+                           {QStringLiteral("batch"), batch}};
     return t;
 }
 

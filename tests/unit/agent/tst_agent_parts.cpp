@@ -7,6 +7,7 @@
 #include <agent/metrics_sampler.h>
 #include <agent/monotonic_clock.h>
 #include <agent/outbox.h>
+#include <agent/outgoing_calls.h>
 #include <agent/secret_file.h>
 #include <agent/server_rotation.h>
 #include <agent/task_gate.h>
@@ -32,14 +33,42 @@ TaskSpec echo(qint64 instance, qint64 task = 0)
     return t;
 }
 
-TaskSpec sleeping(qint64 instance, int ms, qint64 task = 0)
+TaskSpec sleeping(qint64 instance, int ms, qint64 task = 0, int run = 1)
 {
     TaskSpec t;
     t.instanceId = instance;
     t.taskId = task;
+    t.taskAttempt = run;
     t.processor = ProcessorKind::Sleep;
     t.config = QJsonObject{{u"ms"_s, ms}};
     return t;
+}
+
+TaskCall mapCall(quint64 id, qint64 from, const QList<QByteArray> &items)
+{
+    TaskCall c;
+    c.callId = id;
+    c.key = TaskKey{5, 1, 1, 1};
+    c.op = TaskCall::Op::Map;
+    c.name = u"number"_s;
+    c.from = from;
+    c.items = items;
+    return c;
+}
+
+TaskCall resultsCall(quint64 id)
+{
+    TaskCall c;
+    c.callId = id;
+    c.key = TaskKey{5, 1, 9, 1};
+    c.op = TaskCall::Op::Results;
+    c.limit = 100;
+    return c;
+}
+
+TaskCallReply ok(quint64 id)
+{
+    return TaskCallReply{id, {}, {}, false};
 }
 
 } // namespace
@@ -308,7 +337,7 @@ private slots:
     {
         Outbox box(5);
         const auto report = [](qint64 i) {
-            return TaskReport{i, 1, 0, InstanceStatus::Succeeded, QString(), 0};
+            return TaskReport{i, 1, 0, 1, InstanceStatus::Succeeded, QString(), 0};
         };
         const auto line = [](const QString &text) {
             LogLine l;
@@ -467,6 +496,125 @@ private slots:
                 succeeded.append(TaskKey{r.instanceId, r.attempt, r.taskId});
         }
         QCOMPARE(succeeded, (QList<TaskKey>{{2, 1, 0}, {3, 1, 0}}));
+    }
+
+    void gateCancelsOneRunAndLeavesItsSiblingsRunning()
+    {
+        TaskGate gate;
+        gate.configure(3, QString());
+        QList<TaskReport> reports;
+        connect(&gate, &TaskGate::reports, this,
+                [&](const QList<TaskReport> &r, int) { reports += r; });
+        // Two subtasks of one attempt, and the second run of the first one.
+        const TaskSpec one = sleeping(1, 60000, 1);
+        const TaskSpec two = sleeping(1, 400, 2);
+        const TaskSpec oneAgain = sleeping(1, 60000, 1, 2);
+        gate.submit({one, two, oneAgain});
+        QTRY_VERIFY_WITH_TIMEOUT(gate.runningCount() == 3, 3000);
+
+        gate.cancel({wire::KeyReason{taskKeyOf(oneAgain), u"superseded"_s}});
+        QTRY_COMPARE_WITH_TIMEOUT(gate.heldCount(), 2, 5000);
+        // The sibling and the other run of the same task go on: the sibling ends on its own.
+        QTRY_COMPARE_WITH_TIMEOUT(gate.heldCount(), 1, 5000);
+        QStringList ends;
+        for (const TaskReport &r : reports) {
+            if (isTerminal(r.status))
+                ends << u"%1/%2 %3"_s.arg(r.taskId).arg(r.taskAttempt).arg(toString(r.status));
+        }
+        QCOMPARE(ends, (QStringList{u"1/2 CANCELED"_s, u"2/1 SUCCEEDED"_s}));
+        QCOMPARE(gate.heldKeys(), QList<TaskKey>{taskKeyOf(one)});
+        gate.cancel({wire::KeyReason{taskKeyOf(one), u"done"_s}});
+        QTRY_COMPARE_WITH_TIMEOUT(gate.heldCount(), 0, 5000);
+    }
+
+    // --- outgoing calls ---
+
+    void smallCallsGoOutAsTheyAreAndEachGetsOneReply()
+    {
+        OutgoingCalls calls;
+        const QList<TaskCall> in{mapCall(1, 0, {"a", "b"}), resultsCall(2)};
+        QCOMPARE(calls.add(in), in);
+        QCOMPARE(calls.pendingCount(), 2);
+        TaskCallReply page{2, {}, {TaskResultEntry{}}, true};
+        const auto step = calls.onReplies({page, ok(77)}); // 77: never asked
+        QCOMPARE(step.toRunner, QList<TaskCallReply>{page});
+        QVERIFY(step.toSend.isEmpty());
+        // A second reply to the same call is not handed on.
+        QVERIFY(calls.onReplies({page}).toRunner.isEmpty());
+        QCOMPARE(calls.onReplies({ok(1)}).toRunner, QList<TaskCallReply>{ok(1)});
+        QVERIFY(calls.isEmpty());
+    }
+
+    void bigMapCallGoesInPartsOneAfterAnother()
+    {
+        // 10 items of 100 bytes with a 400-byte budget: parts of at most 2 items.
+        OutgoingCalls calls(400);
+        QList<QByteArray> items;
+        for (int i = 0; i < 10; ++i)
+            items << QByteArray(100, char('a' + i));
+        const QList<TaskCall> first = calls.add({mapCall(1, 50, items)});
+        QCOMPARE(first.size(), 1);
+        QVERIFY(first[0].callId >= OutgoingCalls::kPartIdBase);
+        QCOMPARE(first[0].from, 50);
+        QList<QByteArray> seen = first[0].items;
+        QList<qint64> froms{first[0].from};
+        TaskCall part = first[0];
+        int parts = 1;
+        while (true) {
+            const auto step = calls.onReplies({ok(part.callId)});
+            if (!step.toRunner.isEmpty()) {
+                // Only when the last part was stored is the processor told.
+                QCOMPARE(step.toRunner, QList<TaskCallReply>{ok(1)});
+                QVERIFY(step.toSend.isEmpty());
+                break;
+            }
+            QCOMPARE(step.toSend.size(), 1);
+            part = step.toSend[0];
+            QVERIFY(wire::estimatedSize(part) <= 400 || part.items.size() == 1);
+            QCOMPARE(part.from, 50 + seen.size()); // positions continue where the last stopped
+            QCOMPARE(part.name, u"number"_s);
+            QCOMPARE(part.key, (TaskKey{5, 1, 1, 1}));
+            seen += part.items;
+            ++parts;
+        }
+        QCOMPARE(seen, items);
+        QVERIFY2(parts >= 5, qPrintable(QString::number(parts)));
+        QVERIFY(calls.isEmpty());
+
+        // An error on a part ends the call with that error; the rest is not sent.
+        const QList<TaskCall> again = calls.add({mapCall(2, 0, items)});
+        auto step = calls.onReplies({ok(again[0].callId)});
+        QCOMPARE(step.toSend.size(), 1);
+        step = calls.onReplies({TaskCallReply{step.toSend[0].callId, u"refused"_s, {}, false}});
+        QCOMPARE(step.toRunner, (QList<TaskCallReply>{TaskCallReply{2, u"refused"_s, {}, false}}));
+        QVERIFY(step.toSend.isEmpty());
+        QVERIFY(calls.isEmpty());
+    }
+
+    void lostConnectionAnswersEveryWaitingCallOnce()
+    {
+        OutgoingCalls calls(400);
+        QList<QByteArray> items(10, QByteArray(100, 'x'));
+        const QList<TaskCall> sent = calls.add({mapCall(1, 0, items), resultsCall(2)});
+        QCOMPARE(sent.size(), 2);
+        (void)calls.onReplies({ok(sent[0].callId)}); // the big one is half way
+        QList<TaskCallReply> failed = calls.failAll(u"connection to the server lost"_s);
+        std::sort(failed.begin(), failed.end(),
+                  [](const auto &a, const auto &b) { return a.callId < b.callId; });
+        QCOMPARE(failed,
+                 (QList<TaskCallReply>{{1, u"connection to the server lost"_s, {}, false},
+                                       {2, u"connection to the server lost"_s, {}, false}}));
+        QVERIFY(calls.isEmpty());
+        QVERIFY(calls.failAll(u"again"_s).isEmpty());
+
+        // The same id twice while the first waits: the second is answered at once.
+        QCOMPARE(calls.add({resultsCall(3)}).size(), 1);
+        QVERIFY(calls.add({resultsCall(3)}).isEmpty());
+        const auto immediate = calls.takeImmediate();
+        QCOMPARE(immediate.size(), 1);
+        QCOMPARE(immediate[0].callId, 3u);
+        QVERIFY(immediate[0].error.contains(u"already waiting"_s));
+        QCOMPARE(calls.pendingCount(), 1);
     }
 
     void gateCancelAllReachesQueuedAndRunning()

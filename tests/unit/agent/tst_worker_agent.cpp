@@ -267,6 +267,259 @@ private slots:
             server.reportsOf(taskKeyOf(other), InstanceStatus::Succeeded).size(), 1, kWaitMs);
     }
 
+    void cancelOfOneRunStopsOnlyThatRun()
+    {
+        FakeServer server(kApp, kSecret);
+        QVERIFY(server.listen());
+        WorkerAgent agent(configFor({server.port()}, u"cancel-run"_s));
+        QSignalSpy registered(&agent, &WorkerAgent::registered);
+        QVERIFY(agent.start().ok());
+        QVERIFY(registered.wait(kWaitMs));
+
+        // Two subtasks of one broadcast/map attempt on this worker.
+        const TaskSpec one = sleepTask(22, 60000, 1, 1);
+        const TaskSpec two = sleepTask(22, 800, 1, 2);
+        server.dispatch({one, two});
+        for (const TaskSpec &t : {one, two})
+            QTRY_COMPARE_WITH_TIMEOUT(
+                server.reportsOf(taskKeyOf(t), InstanceStatus::Running).size(), 1, kWaitMs);
+        // A cancel of a run this worker does not have (run 2 of task 1) touches nothing.
+        server.send(wire::encodeCancel({wire::KeyReason{TaskKey{22, 1, 1, 2}, u"not here"_s},
+                                        wire::KeyReason{taskKeyOf(one), u"task canceled"_s}}));
+        QTRY_COMPARE_WITH_TIMEOUT(server.reportsOf(taskKeyOf(one), InstanceStatus::Canceled).size(),
+                                  1, kWaitMs);
+        QCOMPARE(server.reportsOf(taskKeyOf(one), InstanceStatus::Canceled).first().result,
+                 u"task canceled"_s);
+        // Its sibling of the same attempt runs to its end.
+        QTRY_COMPARE_WITH_TIMEOUT(
+            server.reportsOf(taskKeyOf(two), InstanceStatus::Succeeded).size(), 1, kWaitMs);
+        QCOMPARE(server.reportsOf(taskKeyOf(two), InstanceStatus::Canceled).size(), 0);
+        QCOMPARE(server.reportsOf(TaskKey{22, 1, 1, 2}).size(), 0);
+    }
+
+    void runNumbersTravelWithAcceptReportsAndHeld()
+    {
+        FakeServer server(kApp, kSecret);
+        QVERIFY(server.listen());
+        WorkerAgent agent(configFor({server.port()}, u"runs"_s));
+        QSignalSpy registered(&agent, &WorkerAgent::registered);
+        QVERIFY(agent.start().ok());
+        QVERIFY(registered.wait(kWaitMs));
+
+        // The third run of a map subtask (its earlier workers died), and an echo's second run.
+        TaskSpec slow = sleepTask(23, 60000, 1, 4);
+        slow.taskAttempt = 3;
+        TaskSpec quick = echoTask(24, u"again"_s, 1, 2);
+        quick.taskAttempt = 2;
+        server.dispatch({slow, quick});
+        QTRY_COMPARE_WITH_TIMEOUT(server.accepted(),
+                                  (QList<TaskKey>{TaskKey{23, 1, 4, 3}, TaskKey{24, 1, 2, 2}}),
+                                  kWaitMs);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            server.reportsOf(TaskKey{24, 1, 2, 2}, InstanceStatus::Succeeded).size(), 1, kWaitMs);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            server.reportsOf(TaskKey{23, 1, 4, 3}, InstanceStatus::Running).size(), 1, kWaitMs);
+        // A new connection hears which run is still going.
+        server.current()->close(u"server restarting"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(registered.size(), 2, kWaitMs);
+        const auto regs = server.ofType(wire::type::Register, 2);
+        QCOMPARE(regs.size(), 1);
+        const auto r = wire::decodeRegister(regs.first());
+        QVERIFY2(r.ok(), qPrintable(r.error()));
+        QCOMPARE(r->held, (QList<TaskKey>{TaskKey{23, 1, 4, 3}}));
+        server.send(wire::encodeCancel({wire::KeyReason{TaskKey{23, 1, -1, 1}, u"stale"_s}}));
+        QTRY_COMPARE_WITH_TIMEOUT(
+            server.reportsOf(TaskKey{23, 1, 4, 3}, InstanceStatus::Canceled).size(), 1, kWaitMs);
+    }
+
+    void subtasksAreNotAcknowledgedWithAccept()
+    {
+        FakeServer server(kApp, kSecret);
+        QVERIFY(server.listen());
+        WorkerAgent agent(configFor({server.port()}, u"accept-sub"_s));
+        QSignalSpy registered(&agent, &WorkerAgent::registered);
+        QVERIFY(agent.start().ok());
+        QVERIFY(registered.wait(kWaitMs));
+
+        const TaskSpec standalone = echoTask(28, u"alone"_s);
+        TaskSpec subtask = echoTask(29, u"leaf"_s, 1, 5);
+        subtask.mode = ExecutionMode::Map;
+        subtask.role = TaskRole::Subtask;
+        subtask.taskName = u"number"_s;
+        server.dispatch({standalone, subtask});
+        for (const TaskSpec &t : {standalone, subtask})
+            QTRY_COMPARE_WITH_TIMEOUT(
+                server.reportsOf(taskKeyOf(t), InstanceStatus::Succeeded).size(), 1, kWaitMs);
+        // Both ran; only the standalone task was acknowledged (its RUNNING report says the
+        // subtask arrived).
+        QCOMPARE(server.accepted(), QList<TaskKey>{taskKeyOf(standalone)});
+        QCOMPARE(server.reportsOf(taskKeyOf(subtask), InstanceStatus::Running).size(), 1);
+
+        // A dispatch of subtasks only sends no `accept` at all.
+        TaskSpec another = subtask;
+        another.taskId = 6;
+        server.dispatch({another});
+        QTRY_COMPARE_WITH_TIMEOUT(
+            server.reportsOf(taskKeyOf(another), InstanceStatus::Succeeded).size(), 1, kWaitMs);
+        QCOMPARE(server.count(wire::type::Accept), 1);
+    }
+
+    void mapCallsGoToTheServerAndTheirRepliesReachTheRun()
+    {
+        FakeServer server(kApp, kSecret);
+        QVERIFY(server.listen());
+        // The server stores what is mapped, as the task tracker does, and answers.
+        QList<QByteArray> stored;
+        server.callHandler = [&stored](const QList<TaskCall> &calls) {
+            QList<TaskCallReply> replies;
+            for (const TaskCall &c : calls) {
+                if (c.op == TaskCall::Op::Map && c.from == stored.size())
+                    stored += c.items;
+                replies << TaskCallReply{c.callId, {}, {}, false};
+            }
+            return replies;
+        };
+        WorkerAgent agent(configFor({server.port()}, u"map"_s));
+        QSignalSpy registered(&agent, &WorkerAgent::registered);
+        QVERIFY(agent.start().ok());
+        QVERIFY(registered.wait(kWaitMs));
+
+        const TaskSpec root = rangeSumTask(25, TaskRole::Root, 1, 5, 2);
+        server.dispatch({root});
+        QTRY_COMPARE_WITH_TIMEOUT(
+            server.reportsOf(taskKeyOf(root), InstanceStatus::Succeeded).size(), 1, kWaitMs);
+        // map() returned only after each reply: three calls, in order, positions continuing.
+        const QList<TaskCall> calls = server.calls();
+        QCOMPARE(calls.size(), 3);
+        QList<qint64> froms;
+        for (const TaskCall &c : calls) {
+            QCOMPARE(c.key, taskKeyOf(root));
+            QCOMPARE(c.name, u"number"_s);
+            froms << c.from;
+        }
+        QCOMPARE(froms, (QList<qint64>{0, 2, 4}));
+        QCOMPARE(stored.size(), 5);
+        QCOMPARE(QSet<QByteArray>(stored.begin(), stored.end()).size(), 5);
+        for (const TaskCall &c : calls)
+            QCOMPARE(c.items, stored.mid(c.from, c.items.size()));
+        // Every call went out before the task's terminal report.
+        qsizetype lastCall = -1;
+        qsizetype terminal = -1;
+        for (qsizetype i = 0; i < server.received.size(); ++i) {
+            const protocol::Message &m = server.received[i].message;
+            if (m.type == wire::type::Call)
+                lastCall = i;
+            if (m.type == wire::type::Status && terminal < 0) {
+                for (const TaskReport &r : wire::decodeStatus(m).items)
+                    terminal = isTerminal(r.status) ? i : terminal;
+            }
+        }
+        QVERIFY(lastCall >= 0 && lastCall < terminal);
+    }
+
+    void reduceReadsItsResultsPageByPage()
+    {
+        FakeServer server(kApp, kSecret);
+        QVERIFY(server.listen());
+        constexpr int kCount = 250;
+        // The server of a MAP_REDUCE run in miniature: mapped items become subtasks 2, 3, ...
+        // whose result is their item; the reduce reads them in pages of at most 100.
+        QList<QByteArray> stored;
+        server.callHandler = [&stored](const QList<TaskCall> &calls) {
+            QList<TaskCallReply> replies;
+            for (const TaskCall &c : calls) {
+                TaskCallReply r{c.callId, {}, {}, false};
+                if (c.op == TaskCall::Op::Map) {
+                    if (c.from == stored.size())
+                        stored += c.items;
+                    replies << r;
+                    continue;
+                }
+                const int limit = std::min(c.limit, 100);
+                for (qint64 id = std::max<qint64>(c.afterTaskId + 1, 2);
+                     id < 2 + stored.size() && r.results.size() < limit; ++id) {
+                    TaskResultEntry e;
+                    e.taskId = id;
+                    e.name = u"number"_s;
+                    e.result = QString::fromLatin1(stored.at(id - 2));
+                    e.worker = u"w1"_s;
+                    r.results << e;
+                }
+                r.end = r.results.isEmpty() || r.results.last().taskId == 1 + stored.size();
+                replies << r;
+            }
+            return replies;
+        };
+        WorkerAgent agent(configFor({server.port()}, u"reduce"_s));
+        QSignalSpy registered(&agent, &WorkerAgent::registered);
+        QVERIFY(agent.start().ok());
+        QVERIFY(registered.wait(kWaitMs));
+
+        const TaskSpec root = rangeSumTask(26, TaskRole::Root, 1, kCount, 100);
+        server.dispatch({root});
+        QTRY_COMPARE_WITH_TIMEOUT(
+            server.reportsOf(taskKeyOf(root), InstanceStatus::Succeeded).size(), 1, kWaitMs);
+        QCOMPARE(stored.size(), kCount);
+        qint64 sum = 0;
+        for (const QByteArray &item : stored)
+            sum += item.toLongLong();
+
+        const TaskSpec reduce = rangeSumTask(26, TaskRole::Reduce, kCount + 2, kCount, 100);
+        server.dispatch({reduce});
+        QTRY_COMPARE_WITH_TIMEOUT(
+            server.reportsOf(taskKeyOf(reduce), InstanceStatus::Succeeded).size()
+                + server.reportsOf(taskKeyOf(reduce), InstanceStatus::Failed).size(),
+            1, kWaitMs);
+        const auto done = server.reportsOf(taskKeyOf(reduce), InstanceStatus::Succeeded);
+        QVERIFY2(done.size() == 1, qPrintable(server.reportsOf(taskKeyOf(reduce)).last().result));
+        // Every result read exactly once, across the pages.
+        const QString result = done.first().result;
+        QVERIFY2(result.contains(u"\"count\":%1"_s.arg(kCount)), qPrintable(result));
+        QVERIFY2(result.contains(u"\"sum\":%1"_s.arg(sum)), qPrintable(result));
+        QVERIFY2(result.contains(u"\"duplicates\":0"_s), qPrintable(result));
+        QVERIFY2(result.contains(u"\"missing\":0"_s), qPrintable(result));
+        // At least three pages were asked for, each further on than the one before.
+        QList<TaskCall> pages;
+        for (const TaskCall &c : server.calls()) {
+            if (c.op == TaskCall::Op::Results)
+                pages << c;
+        }
+        QVERIFY2(pages.size() >= 3, qPrintable(QString::number(pages.size())));
+        for (qsizetype i = 0; i < pages.size(); ++i) {
+            QCOMPARE(pages[i].key, taskKeyOf(reduce));
+            if (i > 0)
+                QVERIFY(pages[i].afterTaskId > pages[i - 1].afterTaskId);
+        }
+    }
+
+    void callsWaitingWhenTheConnectionIsLostFailAtOnce()
+    {
+        FakeServer server(kApp, kSecret);
+        QVERIFY(server.listen());
+        WorkerAgent agent(configFor({server.port()}, u"map-lost"_s));
+        QSignalSpy registered(&agent, &WorkerAgent::registered);
+        QVERIFY(agent.start().ok());
+        QVERIFY(registered.wait(kWaitMs));
+
+        // No callHandler: the server keeps the call waiting, then the connection drops.
+        const TaskSpec root = rangeSumTask(27, TaskRole::Root, 1, 10, 5);
+        server.dispatch({root});
+        QTRY_COMPARE_WITH_TIMEOUT(server.calls().size(), 1, kWaitMs);
+        QElapsedTimer clock;
+        clock.start();
+        server.current()->close(u"server going away"_s);
+        // The processor was told at once (it did not wait for a reconnect or a timeout): its
+        // failure is reported on the next connection.
+        QTRY_COMPARE_WITH_TIMEOUT(server.reportsOf(taskKeyOf(root), InstanceStatus::Failed).size(),
+                                  1, kWaitMs);
+        const QString result =
+            server.reportsOf(taskKeyOf(root), InstanceStatus::Failed).first().result;
+        QVERIFY2(result.contains(u"connection to the server lost"_s), qPrintable(result));
+        QVERIFY2(clock.elapsed() < 5000, qPrintable(QString::number(clock.elapsed())));
+        // Nothing more was mapped after the loss.
+        QCOMPARE(server.calls().size(), 1);
+    }
+
     void deadNoticeStopsRunsAndRegistersAgain()
     {
         FakeServer server(kApp, kSecret);

@@ -5,12 +5,14 @@
 // failure paths run in seconds; every wait is for a condition, with a deadline.
 #include <core/clock.h>
 #include <protocol/connection.h>
+#include <protocol/listener.h>
 #include <server/admin_service.h>
 #include <server/credentials.h>
 #include <server/engine.h>
 #include <worker/wire.h>
 
 #include <QJsonArray>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -125,8 +127,8 @@ public:
 
     void report(const TaskKey &k, InstanceStatus status, const QString &result = {})
     {
-        conn.send(wire::encodeStatus(
-            {TaskReport{k.instanceId, k.attempt, k.taskId, status, result, nowMs()}}));
+        conn.send(wire::encodeStatus({TaskReport{k.instanceId, k.attempt, k.taskId, k.taskAttempt,
+                                                 status, result, nowMs()}}));
     }
 
     // The first message of `type` (waiting for it), removed from the inbox.
@@ -167,6 +169,53 @@ public:
     qint64 lastTs = 0;
     WorkerMetrics metrics = someMetrics();
 };
+
+// The one login a bare listener knows: app "default" with kSecret.
+class DefaultAppLogin : public protocol::CredentialLookup {
+public:
+    std::optional<protocol::ScramCredential> find(const QString &role, const QString &name) override
+    {
+        if (role != u"worker"_s || name != u"default"_s)
+            return std::nullopt;
+        return protocol::ScramCredential::derive(kSecret);
+    }
+};
+
+TaskCall mapCall(quint64 id, const TaskKey &key)
+{
+    TaskCall c;
+    c.callId = id;
+    c.key = key;
+    c.op = TaskCall::Op::Map;
+    c.name = u"number"_s;
+    c.items = {"1", "2"};
+    return c;
+}
+
+TaskCall resultsCall(quint64 id, const TaskKey &key)
+{
+    TaskCall c;
+    c.callId = id;
+    c.key = key;
+    c.op = TaskCall::Op::Results;
+    c.limit = wire::kMaxResultsPage;
+    return c;
+}
+
+// Every callReply entry in the inbox (taken out), by call id.
+QHash<quint64, TaskCallReply> takeReplies(QList<protocol::Message> &inbox)
+{
+    QHash<quint64, TaskCallReply> out;
+    for (qsizetype i = 0; i < inbox.size();) {
+        if (inbox[i].type != wire::type::CallReply) {
+            ++i;
+            continue;
+        }
+        for (const TaskCallReply &r : wire::decodeCallReply(inbox.takeAt(i)).items)
+            out.insert(r.callId, r);
+    }
+    return out;
+}
 
 // One kairosd in the test process: engine, credentials, listener.
 struct Server {
@@ -398,9 +447,9 @@ private slots:
         if (type == u"heartbeat"_s)
             early = wire::encodeHeartbeat({1, someMetrics()});
         else if (type == u"status"_s)
-            early = wire::encodeStatus({TaskReport{1, 1, 0, InstanceStatus::Succeeded, {}, 1}});
+            early = wire::encodeStatus({TaskReport{1, 1, 0, 1, InstanceStatus::Succeeded, {}, 1}});
         else if (type == u"logs"_s)
-            early = wire::encodeLogs({LogLine{1, 0, 1, 1, LogStream::Stdout, u"x"_s}});
+            early = wire::encodeLogs({LogLine{1, 0, 1, 0, 1, LogStream::Stdout, u"x"_s}});
         else
             early = wire::encodeDrain(u"bye"_s);
         w.conn.send(early);
@@ -444,6 +493,163 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(server->admin->workerService().linkCount(), 0, kWaitMs);
     }
 
+    void linkSendsPerRunCancelsAndAnswersOnlyWaitingCalls()
+    {
+        // One RemoteWorkerLink on a bare listener (no engine): what the link itself puts on the
+        // wire for the task tracker.
+        protocol::Listener listener(std::make_shared<DefaultAppLogin>());
+        QVERIFY(listener.listen(QHostAddress::LocalHost).ok());
+        std::unique_ptr<RemoteWorkerLink> link;
+        connect(&listener, &protocol::Listener::connectionReady, this,
+                [&link](protocol::Connection *c) {
+                    link = std::make_unique<RemoteWorkerLink>(
+                        c, RemoteWorkerSettings{kHeartbeatMs, kDeadAfterMs, kLeaseMs, u"s1"_s});
+                });
+        FakeWorker w(listener.serverPort(), u"w-bare"_s);
+        QVERIFY(w.login());
+        QVERIFY(link && link->isAlive());
+        QSignalSpy calls(link.get(), &WorkerLink::calls);
+
+        // Two subtasks of one attempt; the second is its task's second run.
+        TaskSpec a;
+        a.instanceId = 5;
+        a.taskId = 1;
+        a.jobName = u"map-job"_s;
+        a.mode = ExecutionMode::Map;
+        a.role = TaskRole::Subtask;
+        TaskSpec b = a;
+        b.taskId = 2;
+        b.taskAttempt = 2;
+        link->dispatch({a, b});
+        const QList<TaskSpec> dispatched = w.takeDispatch();
+        QCOMPARE(dispatched.size(), 2);
+        QCOMPARE(taskKeyOf(dispatched[1]), (TaskKey{5, 1, 2, 2}));
+        QCOMPARE(link->heldCount(), 2);
+
+        // cancelTasks: one entry per run, naming task and run, nothing for the whole attempt.
+        link->cancelTasks({taskKeyOf(b)}, u"task canceled: the run failed"_s);
+        const auto cancel = w.take(wire::type::Cancel);
+        QVERIFY(cancel);
+        const auto entries = wire::decodeCancel(*cancel);
+        QCOMPARE(entries.errors, QStringList());
+        QCOMPARE(entries.items, (QList<wire::KeyReason>{
+                                    {TaskKey{5, 1, 2, 2}, u"task canceled: the run failed"_s}}));
+
+        // Calls: from a held run, from another run of a held task, from a task never given.
+        w.conn.send(wire::encodeCall({mapCall(11, taskKeyOf(a)), mapCall(12, TaskKey{5, 1, 2, 1}),
+                                      resultsCall(13, TaskKey{6, 1, 0, 1})}));
+        QTRY_COMPARE_WITH_TIMEOUT(calls.size(), 1, kWaitMs);
+        const auto passed = calls.first().first().value<QList<TaskCall>>();
+        QCOMPARE(passed, QList<TaskCall>{mapCall(11, taskKeyOf(a))});
+        QTRY_VERIFY_WITH_TIMEOUT(w.has(wire::type::CallReply), kWaitMs);
+        QHash<quint64, TaskCallReply> replies = takeReplies(w.inbox);
+        QCOMPARE(replies.size(), 2);
+        QVERIFY2(replies[12].error.contains(u"task (5,1,2) is not running on worker w-bare"_s),
+                 qPrintable(replies[12].error));
+        QVERIFY2(replies[13].error.contains(u"task (6,1,0) is not running on worker w-bare"_s),
+                 qPrintable(replies[13].error));
+        QCOMPARE(link->pendingCallCount(), 1);
+
+        // answer(): only the waiting call goes out, and only once.
+        link->answer({TaskCallReply{11, {}, {}, false}, TaskCallReply{99, u"stray"_s, {}, false}});
+        link->answer({TaskCallReply{11, u"second answer"_s, {}, false}});
+        QVERIFY(w.sync());
+        replies = takeReplies(w.inbox);
+        QCOMPARE(replies.size(), 1);
+        QCOMPARE(replies[11], (TaskCallReply{11, {}, {}, false}));
+        QCOMPARE(link->pendingCallCount(), 0);
+
+        // A page of huge results is cut to fit a frame; the reader asks again for the rest.
+        w.conn.send(wire::encodeCall({resultsCall(14, taskKeyOf(a))}));
+        QTRY_COMPARE_WITH_TIMEOUT(calls.size(), 2, kWaitMs);
+        TaskCallReply page{14, {}, {}, true};
+        for (int i = 0; i < 2000; ++i) {
+            TaskResultEntry e;
+            e.taskId = i + 10;
+            e.result = QString(10000, u'r');
+            page.results << e;
+        }
+        link->answer({page});
+        const auto cut = w.take(wire::type::CallReply);
+        QVERIFY(cut);
+        const auto cutReplies = wire::decodeCallReply(*cut);
+        QCOMPARE(cutReplies.errors, QStringList());
+        QCOMPARE(cutReplies.items.size(), 1);
+        QVERIFY(!cutReplies.items[0].end);
+        QVERIFY(!cutReplies.items[0].results.isEmpty());
+        QVERIFY(cutReplies.items[0].results.size() < page.results.size());
+        QCOMPARE(cutReplies.items[0].results,
+                 page.results.mid(0, cutReplies.items[0].results.size()));
+
+        // Once its run ended, a task may not call any more.
+        w.report(taskKeyOf(a), InstanceStatus::Succeeded);
+        w.conn.send(wire::encodeCall({mapCall(15, taskKeyOf(a))}));
+        QTRY_VERIFY_WITH_TIMEOUT(w.has(wire::type::CallReply), kWaitMs);
+        replies = takeReplies(w.inbox);
+        QVERIFY2(replies[15].error.contains(u"is not running on worker w-bare"_s),
+                 qPrintable(replies[15].error));
+        QCOMPARE(calls.size(), 2);
+        QCOMPARE(link->heldKeys(), QList<TaskKey>{taskKeyOf(b)});
+    }
+
+    void callsReachTheEngineOnlyFromRunsTheWorkerHolds()
+    {
+        auto server = startServer(freshDb());
+        Engine &engine = *server->engine;
+        FakeWorker w(server->port(), u"w1"_s);
+        QVERIFY(w.login());
+        const qint64 id = run(engine, created(engine).id);
+        const QList<TaskSpec> tasks = w.takeDispatch();
+        QCOMPARE(tasks.size(), 1);
+        const TaskKey held = taskKeyOf(tasks[0]);
+
+        // A held run, a forged one, a malformed entry whose id is readable, one without an id.
+        protocol::Message m = wire::encodeCall(
+            {mapCall(1, held), mapCall(2, TaskKey{id + 1000, 1, 0, 1}), mapCall(3, held)});
+        QCborArray entries = m.array("calls"_L1);
+        QCborMap bad = entries.at(2).toMap();
+        bad.insert(u"op"_s, u"explode"_s);
+        entries[2] = bad;
+        QCborMap noId = entries.at(0).toMap();
+        noId.remove(u"c"_s);
+        entries.append(noId);
+        m.body.insert(u"calls"_s, entries);
+        w.conn.send(m);
+
+        // Every call with an id is answered: none is left waiting.
+        QHash<quint64, TaskCallReply> replies;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                replies.insert(takeReplies(w.inbox));
+                return replies.size() >= 3;
+            },
+            kWaitMs));
+        QCOMPARE(replies.size(), 3);
+        QVERIFY2(replies[2].error.contains(
+                     u"task (%1,1,0) is not running on worker w1"_s.arg(id + 1000)),
+                 qPrintable(replies[2].error));
+        QVERIFY2(replies[3].error.contains(u"field 'calls[2].op' of 'call': unknown operation"_s),
+                 qPrintable(replies[3].error));
+        // The held run's call went past the fence to the engine, which answered it (a
+        // standalone run cannot map: whatever it says, it is not the fence's refusal).
+        QVERIFY2(!replies[1].error.contains(u"is not running on worker"_s),
+                 qPrintable(replies[1].error));
+        // The malformed entries were also reported as errors.
+        const auto error = w.take(protocol::msg::Error);
+        QVERIFY(error);
+        QVERIFY2(error->text("reason"_L1).contains(u"calls[2].op"_s),
+                 qPrintable(error->text("reason"_L1)));
+        const auto error2 = w.take(protocol::msg::Error);
+        QVERIFY(error2);
+        QVERIFY2(error2->text("reason"_L1).contains(u"calls[3].c"_s),
+                 qPrintable(error2->text("reason"_L1)));
+
+        // The run itself is untouched by all this.
+        w.report(held, InstanceStatus::Succeeded, u"done"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(statusOf(engine, id), toString(InstanceStatus::Succeeded),
+                                  kWaitMs);
+    }
+
     void jobRunsOnTheRemoteWorker()
     {
         auto server = startServer(freshDb());
@@ -467,8 +673,8 @@ private slots:
         const TaskKey key = taskKeyOf(tasks[0]);
         w.conn.send(wire::encodeAccept({key}));
         w.report(key, InstanceStatus::Running);
-        w.conn.send(
-            wire::encodeLogs({LogLine{id, 0, 1, nowMs(), LogStream::Stdout, u"hello from w1"_s}}));
+        w.conn.send(wire::encodeLogs(
+            {LogLine{id, 0, 1, 0, nowMs(), LogStream::Stdout, u"hello from w1"_s}}));
         QTRY_COMPARE_WITH_TIMEOUT(statusOf(engine, id), toString(InstanceStatus::Running), kWaitMs);
         w.report(key, InstanceStatus::Succeeded, u"done on w1"_s);
         QTRY_COMPARE_WITH_TIMEOUT(statusOf(engine, id), toString(InstanceStatus::Succeeded),
@@ -496,8 +702,8 @@ private slots:
         const qint64 id = run(engine, created(engine).id);
         const QList<TaskSpec> tasks = w.takeDispatch();
         QCOMPARE(tasks.size(), 1);
-        protocol::Message status =
-            wire::encodeStatus({TaskReport{id, 1, 0, InstanceStatus::Succeeded, u"ok"_s, nowMs()}});
+        protocol::Message status = wire::encodeStatus(
+            {TaskReport{id, 1, 0, 1, InstanceStatus::Succeeded, u"ok"_s, nowMs()}});
         QCborArray reports = status.array("reports"_L1);
         QCborMap bad = reports.at(0).toMap();
         bad.insert(u"a"_s, u"one"_s);
@@ -528,7 +734,7 @@ private slots:
         // B claims A's task and writes into its log: both ignored.
         b.report(key, InstanceStatus::Succeeded, u"forged by wb"_s);
         b.conn.send(
-            wire::encodeLogs({LogLine{id, 0, 1, nowMs(), LogStream::Stdout, u"forged line"_s}}));
+            wire::encodeLogs({LogLine{id, 0, 1, 0, nowMs(), LogStream::Stdout, u"forged line"_s}}));
         QVERIFY(b.sync());
         flushed(engine);
         QCOMPARE(statusOf(engine, id), toString(InstanceStatus::Dispatched));
@@ -867,10 +1073,10 @@ private slots:
 
         // 1 ms after the dispatch arrived here; the link sent it before that.
         const qint64 startUs = afterDispatch + 1000;
-        TaskReport started{stamped, stampedKey.attempt, 0, InstanceStatus::Running};
+        TaskReport started{stamped, stampedKey.attempt, 0, 1, InstanceStatus::Running};
         started.timeMs = startUs / 1000;
         started.timeUs = startUs;
-        TaskReport unstamped{plain, plainKey.attempt, 0, InstanceStatus::Running};
+        TaskReport unstamped{plain, plainKey.attempt, 0, 1, InstanceStatus::Running};
         unstamped.timeMs = nowMs();
         w.conn.send(wire::encodeStatus({started, unstamped}));
         QVERIFY(w.sync());

@@ -73,15 +73,80 @@ TaskSpec task(qint64 instanceId, int attempt, qint64 taskId, ProcessorKind kind,
     return t;
 }
 
+QString describe(const TaskResultEntry &r)
+{
+    return u"{%1 %2 %3 %4 w=%5 wa=%6 ru=%7}"_s.arg(r.taskId)
+        .arg(r.name, toString(r.status), r.result, r.worker, r.address)
+        .arg(r.runs);
+}
+
 QString describe(const TaskSpec &t)
 {
-    return u"%1/%2/%3 %4 %5 cfg=%6 jp=%7 ip=%8 to=%9"_s.arg(t.instanceId)
-        .arg(t.attempt)
-        .arg(t.taskId)
-        .arg(t.jobName, toString(t.processor),
-             QString::fromUtf8(QJsonDocument(t.config).toJson(QJsonDocument::Compact)), t.jobParams,
-             t.instanceParams)
-        .arg(t.timeoutMs);
+    QStringList results;
+    for (const TaskResultEntry &r : t.results)
+        results << describe(r);
+    return u"%1/%2/%3 run %4 %5 %6 cfg=%7 jp=%8 ip=%9"_s.arg(t.instanceId)
+               .arg(t.attempt)
+               .arg(t.taskId)
+               .arg(t.taskAttempt)
+               .arg(t.jobName, toString(t.processor),
+                    QString::fromUtf8(QJsonDocument(t.config).toJson(QJsonDocument::Compact)),
+                    t.jobParams, t.instanceParams)
+           + u" to=%1 md=%2 ro=%3 kn=%4 pl=%5 res=[%6]"_s.arg(t.timeoutMs)
+                 .arg(toString(t.mode), toString(t.role), t.taskName,
+                      QString::fromLatin1(t.payload.toHex()), results.join(u' '));
+}
+
+TaskResultEntry resultEntry(qint64 taskId, InstanceStatus status, const QString &result)
+{
+    TaskResultEntry r;
+    r.taskId = taskId;
+    r.name = u"number"_s;
+    r.status = status;
+    r.result = result;
+    r.worker = u"w%1"_s.arg(taskId % 3);
+    r.address = u"10.0.0.%1"_s.arg(taskId % 3);
+    r.runs = 1;
+    return r;
+}
+
+TaskCall mapCall(quint64 id, const TaskKey &key, qint64 from, const QList<QByteArray> &items)
+{
+    TaskCall c;
+    c.callId = id;
+    c.key = key;
+    c.op = TaskCall::Op::Map;
+    c.name = u"number"_s;
+    c.from = from;
+    c.items = items;
+    return c;
+}
+
+TaskCall resultsCall(quint64 id, const TaskKey &key, qint64 after, int limit)
+{
+    TaskCall c;
+    c.callId = id;
+    c.key = key;
+    c.op = TaskCall::Op::Results;
+    c.afterTaskId = after;
+    c.limit = limit;
+    return c;
+}
+
+QString describe(const TaskCall &c)
+{
+    QStringList items;
+    for (const QByteArray &i : c.items)
+        items << QString::fromLatin1(i.toHex());
+    return u"#%1 %2/%3/%4 run %5 %6 n=%7 from=%8 items=[%9]"_s.arg(c.callId)
+               .arg(c.key.instanceId)
+               .arg(c.key.attempt)
+               .arg(c.key.taskId)
+               .arg(c.key.taskAttempt)
+               .arg(c.op == TaskCall::Op::Map ? u"map"_s : u"results"_s, c.name)
+               .arg(c.from)
+               .arg(items.join(u','))
+           + u" after=%1 limit=%2"_s.arg(c.afterTaskId).arg(c.limit);
 }
 
 QStringList sortedKeys(const QCborMap &m)
@@ -216,10 +281,27 @@ QList<QPair<QString, Message>> seedMessages()
                           {"url", "http://127.0.0.1:1/x"},
                           {"headers", QJsonObject{{"X-A", "1"}}},
                           {"body", "{}"}});
-    const TaskReport running{42, 2, 0, InstanceStatus::Running, {}, 1700000000000};
-    const TaskReport failed{43, 1, 5, InstanceStatus::Failed, u"exit code 3"_s, 1700000000100};
-    const LogLine out{42, 0, 2, 1700000000050, LogStream::Stdout, u"42"_s};
-    const LogLine err{42, 0, 2, 1700000000060, LogStream::Stderr, u"warn: 调度"_s};
+    const TaskReport running{42, 2, 0, 1, InstanceStatus::Running, {}, 1700000000000};
+    const TaskReport failed{43, 1, 5, 1, InstanceStatus::Failed, u"exit code 3"_s, 1700000000100};
+    const LogLine out{42, 0, 2, 0, 1700000000050, LogStream::Stdout, u"42"_s};
+    const LogLine err{42, 0, 2, 0, 1700000000060, LogStream::Stderr, u"warn: 调度"_s};
+    TaskSpec subtask = task(44, 1, 12, ProcessorKind::Container, {{"ref", "builtin#range-sum"}});
+    subtask.taskAttempt = 2;
+    subtask.mode = ExecutionMode::MapReduce;
+    subtask.role = TaskRole::Subtask;
+    subtask.taskName = u"number"_s;
+    subtask.payload = QByteArray("\x00\x01 42", 5);
+    TaskSpec post = task(45, 1, 5, ProcessorKind::Shell,
+                         {{"script", "true"}, {"postScript", "echo $KAIROS_RESULTS"}});
+    post.mode = ExecutionMode::Broadcast;
+    post.role = TaskRole::PostProcess;
+    post.taskName = u"postProcess"_s;
+    post.results = {resultEntry(2, InstanceStatus::Succeeded, u"ok"_s),
+                    resultEntry(3, InstanceStatus::Failed, u"worker lost: closed"_s)};
+    post.results[1].runs = 0;
+    const QList<TaskResultEntry> page = post.results;
+    const TaskReport rerun{44, 1, 12, 2, InstanceStatus::Succeeded, u"42"_s, 1700000000200};
+    const LogLine taskLine{44, 0, 1, 12, 1700000000150, LogStream::Stdout, u"leaf 42"_s};
     return {
         {u"register"_s, encodeRegister(sampleRegistration())},
         {u"registered"_s, encodeRegistered(RegisteredReply{1000, 5000, 5000, 1700000000000})},
@@ -234,6 +316,15 @@ QList<QPair<QString, Message>> seedMessages()
                                     KeyReason{TaskKey{43, 1, 5}, u"worker lost"_s}})},
         {u"drain"_s, encodeDrain(u"SIGTERM"_s)},
         {u"dead"_s, encodeDead(u"no heartbeat for 5.0 s"_s)},
+        {u"dispatch_tasks"_s, encodeDispatch({subtask, post})},
+        {u"status_runs"_s, encodeStatus({rerun})},
+        {u"logs_tasks"_s, encodeLogs({taskLine})},
+        {u"cancel_run"_s, encodeCancel({KeyReason{TaskKey{44, 1, 9, 2}, u"superseded"_s}})},
+        {u"call"_s, encodeCall({mapCall(7, TaskKey{44, 1, 1, 1}, 0, {"1", "2", QByteArray(3, 0)}),
+                                resultsCall(8, TaskKey{44, 1, 10, 1}, 4, 4096)})},
+        {u"call_reply"_s,
+         encodeCallReply({TaskCallReply{7, {}, {}, false}, TaskCallReply{8, {}, page, true},
+                          TaskCallReply{9, u"task (44,1,3) is not running"_s, {}, false}})},
     };
 }
 
@@ -264,6 +355,20 @@ private slots:
     void manyBadEntriesGiveBoundedErrors();
     void splitLogBatch_data();
     void splitLogBatch();
+    void runNumbersTravelInEveryKey();
+    void cancelOfOneRunNamesTheRun();
+    void messagesWithoutTheNewFieldsMeanWhatTheyMeantBefore();
+    void taskFieldsOfTheExecutionModesOnTheWire();
+    void callRoundTrip_data();
+    void callRoundTrip();
+    void callReplyRoundTrip_data();
+    void callReplyRoundTrip();
+    void hostileCalls_data();
+    void hostileCalls();
+    void hostileCallReplies_data();
+    void hostileCallReplies();
+    void callAndReplyBatchesSplitToTheBudget();
+    void resultsPageIsCutToFitAFrame();
     void fuzzSeedsAreCurrent();
 };
 
@@ -356,6 +461,72 @@ void TstWire::dispatchRoundTrip_data()
         subtasks << broadcast;
     }
     QTest::newRow("50 subtasks of one attempt") << subtasks;
+
+    // Execution modes (docs/execution-modes.md): run numbers, roles, names, payloads, results.
+    QList<TaskSpec> modes;
+    TaskSpec root = task(10, 2, 1, ProcessorKind::Container, {{"ref", "builtin#range-sum"}});
+    root.mode = ExecutionMode::MapReduce;
+    root.role = TaskRole::Root;
+    root.taskName = u"root"_s;
+    modes << root;
+    TaskSpec leaf = root;
+    leaf.taskId = 4096;
+    leaf.taskAttempt = 3; // its worker died twice
+    leaf.role = TaskRole::Subtask;
+    leaf.taskName = u"number"_s;
+    leaf.payload = QByteArray("\x00\xff\x80"
+                              "binary"
+                              "\x00",
+                              10);
+    modes << leaf;
+    TaskSpec reduce = root;
+    reduce.taskId = 5000;
+    reduce.role = TaskRole::Reduce;
+    reduce.taskName = u"reduce"_s;
+    modes << reduce;
+    TaskSpec pre = task(11, 1, 1, ProcessorKind::Shell, {{"script", "true"}, {"preScript", "x"}});
+    pre.mode = ExecutionMode::Broadcast;
+    pre.role = TaskRole::PreProcess;
+    pre.taskName = u"preProcess"_s;
+    modes << pre;
+    TaskSpec each = pre;
+    each.taskId = 2;
+    each.role = TaskRole::Broadcast;
+    each.taskName = u"broadcast"_s;
+    modes << each;
+    TaskSpec post = pre;
+    post.taskId = 9;
+    post.role = TaskRole::PostProcess;
+    post.taskName = u"postProcess"_s;
+    post.results = {resultEntry(2, InstanceStatus::Succeeded, u"ok ✓"_s),
+                    resultEntry(3, InstanceStatus::Failed, u"worker lost: connection closed"_s),
+                    resultEntry(4, InstanceStatus::TimedOut, QString()), TaskResultEntry{}};
+    post.results[1].runs = 0;
+    post.results[2].runs = kIntMax;
+    modes << post;
+    TaskSpec mapRoot = root;
+    mapRoot.instanceId = 12;
+    mapRoot.mode = ExecutionMode::Map;
+    modes << mapRoot;
+    QTest::newRow("every role of every mode") << modes;
+
+    // Subtasks of two runs interleaved, with a few that differ in a shared field.
+    QList<TaskSpec> interleaved;
+    for (int i = 0; i < 100; ++i) {
+        TaskSpec t = leaf;
+        t.instanceId = 20 + i % 2;
+        t.taskId = i + 2;
+        t.taskAttempt = 1 + i % 3;
+        t.payload = QByteArray::number(i);
+        if (i % 2)
+            t.config = QJsonObject{{"ref", "builtin#range-sum"}, {"count", 7}};
+        if (i % 10 == 0)
+            t.taskName = u"chunk"_s;
+        if (i == 50)
+            t.timeoutMs = 1000;
+        interleaved << t;
+    }
+    QTest::newRow("subtasks of two runs, shared fields differing") << interleaved;
 }
 
 void TstWire::dispatchRoundTrip()
@@ -425,8 +596,8 @@ void TstWire::statusRoundTrip()
     QFETCH(InstanceStatus, status);
     QFETCH(QString, result);
     QFETCH(qint64, timeUs);
-    const QList<TaskReport> reports{TaskReport{77, 3, 2, status, result, 1700000000999, timeUs},
-                                    TaskReport{78, 1, 0, InstanceStatus::Running, {}, 1}};
+    const QList<TaskReport> reports{TaskReport{77, 3, 2, 1, status, result, 1700000000999, timeUs},
+                                    TaskReport{78, 1, 0, 1, InstanceStatus::Running, {}, 1}};
     const Message m = throughFrame(wire::encodeStatus(reports));
     QCOMPARE(m.type, u"status"_s);
     const QCborMap first = m.array("reports"_L1)[0].toMap();
@@ -446,10 +617,10 @@ void TstWire::statusRoundTrip()
 void TstWire::logsRoundTrip()
 {
     const QList<LogLine> lines{
-        LogLine{1, 0, 1, 1700000000001, LogStream::Stdout, u"plain"_s},
-        LogLine{1, 0, 1, 1700000000002, LogStream::Stderr, u"调度 ✓ \t tabs"_s},
-        LogLine{2, 0, 5, 1700000000003, LogStream::System, QString()},
-        LogLine{3, 0, 1, 1700000000004, LogStream::Stdout, QString(100000, u'x')},
+        LogLine{1, 0, 1, 0, 1700000000001, LogStream::Stdout, u"plain"_s},
+        LogLine{1, 0, 1, 3, 1700000000002, LogStream::Stderr, u"调度 ✓ \t tabs"_s},
+        LogLine{2, 0, 5, 7, 1700000000003, LogStream::System, QString()},
+        LogLine{3, 0, 1, 0, 1700000000004, LogStream::Stdout, QString(100000, u'x')},
     };
     const Message m = throughFrame(wire::encodeLogs(lines));
     QCOMPARE(m.type, u"logs"_s);
@@ -489,16 +660,17 @@ void TstWire::wireUsesTheDocumentedFieldNames()
              sorted({"i", "a", "k"}));
     QCOMPARE(sortedKeys(wire::encodeReturn({{TaskKey{}, u"r"_s}}).array("tasks"_L1)[0].toMap()),
              sorted({"i", "a", "k", "reason"}));
-    QCOMPARE(sortedKeys(wire::encodeStatus({TaskReport{1, 1, 0, InstanceStatus::Failed, u"x"_s, 1}})
-                            .array("reports"_L1)[0]
-                            .toMap()),
-             sorted({"i", "a", "k", "s", "r", "t"}));
     QCOMPARE(
-        sortedKeys(wire::encodeStatus({TaskReport{1, 1, 0, InstanceStatus::Running, {}, 1, 1001}})
+        sortedKeys(wire::encodeStatus({TaskReport{1, 1, 0, 1, InstanceStatus::Failed, u"x"_s, 1}})
                        .array("reports"_L1)[0]
                        .toMap()),
-        sorted({"i", "a", "k", "s", "t", "tu"}));
-    const QCborMap line = wire::encodeLogs({LogLine{1, 9, 2, 5, LogStream::System, u"x"_s}})
+        sorted({"i", "a", "k", "s", "r", "t"}));
+    QCOMPARE(sortedKeys(
+                 wire::encodeStatus({TaskReport{1, 1, 0, 1, InstanceStatus::Running, {}, 1, 1001}})
+                     .array("reports"_L1)[0]
+                     .toMap()),
+             sorted({"i", "a", "k", "s", "t", "tu"}));
+    const QCborMap line = wire::encodeLogs({LogLine{1, 9, 2, 0, 5, LogStream::System, u"x"_s}})
                               .array("lines"_L1)[0]
                               .toMap();
     QCOMPARE(sortedKeys(line), sorted({"i", "a", "k", "t", "s", "x"}));
@@ -701,6 +873,73 @@ void TstWire::hostileBatchEntries_data()
                "field 'tasks[5].i' of 'dispatch' must not be negative, got -3",
                "field 'tasks[6].jp' of 'dispatch' must be a text string, got a map",
                "field 'tasks[7].job' of 'dispatch' is missing; expected a text string"};
+    QTest::newRow("dispatch: bad fields of the execution modes")
+        << u"dispatch"_s
+        << list(u"dispatch"_s, "tasks"_L1,
+                {with(goodTask(), "ka"_L1, 0), with(goodTask(), "md"_L1, u"FANOUT"_s),
+                 with(goodTask(), "ro"_L1, 3), with(goodTask(), "pl"_L1, u"text"_s),
+                 with(goodTask(), "kn"_L1, QByteArray("n")),
+                 with(goodTask(), "res"_L1, QCborArray{QCborMap{{u"k"_s, 2}, {u"s"_s, u"OK"_s}}}),
+                 with(goodTask(), "res"_L1,
+                      QCborArray{QCborMap{{u"k"_s, 2}, {u"s"_s, u"FAILED"_s}},
+                                 QCborMap{{u"k"_s, -1}, {u"s"_s, u"FAILED"_s}}}),
+                 with(goodTask(), "res"_L1, QCborArray{7}),
+                 with(goodTask(), "res"_L1,
+                      QCborArray{QCborMap{{u"k"_s, 2}, {u"s"_s, u"FAILED"_s}, {u"ru"_s, -2}}}),
+                 with(with(with(goodTask(), "md"_L1, u"map-reduce"_s), "ro"_L1, u"post-process"_s),
+                      "ka"_L1, 2)})
+        << QStringList{"items=1",
+                       "field 'tasks[0].ka' of 'dispatch' must be between 1 and 2147483647, got 0",
+                       "field 'tasks[1].md' of 'dispatch': unknown mode \"FANOUT\" (expected "
+                           + executionModeNames().join(", ") + ")",
+                       "field 'tasks[2].ro' of 'dispatch' must be a text string, got an integer",
+                       "field 'tasks[3].pl' of 'dispatch' must be a byte string, got a text string",
+                       "field 'tasks[4].kn' of 'dispatch' must be a text string, got a byte string",
+                       "field 'tasks[5].res[0].s' of 'dispatch': unknown status \"OK\" (expected "
+                           + instanceStatusNames().join(", ") + ")",
+                       "field 'tasks[6].res[1].k' of 'dispatch' must not be negative, got -1",
+                       "field 'tasks[7].res[0]' of 'dispatch' must be a map, got an integer",
+                       "field 'tasks[8].res[0].ru' of 'dispatch' must not be negative, got -2"};
+    QCborMap proto{{u"job"_s, u"j"_s},
+                   {u"proc"_s, u"ECHO"_s},
+                   {u"ro"_s, u"SUBTASK"_s},
+                   {u"kn"_s, u"number"_s}};
+    QCborMap protoCfg = proto;
+    protoCfg.insert(u"cfg"_s, QCborMap{{u"message"_s, u"shared"_s}});
+    QCborMap badProto = proto;
+    badProto.insert(u"proc"_s, u"PYTHON"_s);
+    Message shared = list(u"dispatch"_s, "tasks"_L1,
+                          {with(key(1, 1, 2), "sh"_L1, 0),
+                           with(with(key(1, 1, 3), "sh"_L1, 1), "cfg"_L1, QCborMap{}),
+                           with(key(1, 1, 4), "sh"_L1, 1), with(key(1, 1, 5), "sh"_L1, 2),
+                           with(key(1, 1, 6), "sh"_L1, 3), with(key(1, 1, 7), "sh"_L1, -1),
+                           with(with(key(1, 1, 8), "sh"_L1, 0), "proc"_L1, u"SLEEP"_s)});
+    shared.with("shared"_L1, QCborArray{protoCfg, proto, badProto});
+    QTest::newRow("dispatch: shared prototypes")
+        << u"dispatch"_s << shared
+        << QStringList{
+               "items=3", // 2 (proto 0), 3 (its own cfg), 8 (proto 0, its own proc)
+               "field 'tasks[2].cfg' of 'dispatch' is missing; expected a map",
+               "field 'tasks[3].sh' of 'dispatch': its 'shared' entry cannot be used: field "
+               "'shared[2].proc' of 'dispatch': unknown processor \"PYTHON\" (expected "
+                   + processorKindNames().join(", ") + ")",
+               "field 'tasks[4].sh' of 'dispatch': there is no entry 3 in 'shared' (it has 3)",
+               "field 'tasks[5].sh' of 'dispatch' must not be negative, got -1"};
+    QTest::newRow("dispatch: shared is not a list")
+        << u"dispatch"_s
+        << list(u"dispatch"_s, "tasks"_L1, {with(key(1, 1, 2), "sh"_L1, 0), goodTask()})
+               .with("shared"_L1, QCborMap{})
+        << QStringList{"items=1", "field 'tasks[0].sh' of 'dispatch': 'shared' cannot be used: "
+                                  "field 'shared' of 'dispatch' must be an array, got a map"};
+    QTest::newRow("status: run number")
+        << u"status"_s
+        << list(u"status"_s, "reports"_L1,
+                {with(goodReport(), "ka"_L1, u"2"_s), with(goodReport(), "ka"_L1, -1),
+                 with(goodReport(), "ka"_L1, 2)})
+        << QStringList{"items=1",
+                       "field 'reports[0].ka' of 'status' must be an integer, got a text string",
+                       "field 'reports[1].ka' of 'status' must be between 1 and 2147483647, got "
+                       "-1"};
     QTest::newRow("accept: k is required")
         << u"accept"_s
         << list(u"accept"_s, "tasks"_L1, {without(key(1, 1, 0), "k"_L1), key(2, 1, 0)})
@@ -848,7 +1087,7 @@ void TstWire::splitLogBatch_data()
     auto lines = [](int count, const QString &text) {
         QList<LogLine> out;
         for (int i = 0; i < count; ++i)
-            out << LogLine{i + 1, 0, 1, 1700000000000 + i, LogStream::Stdout, text};
+            out << LogLine{i + 1, 0, 1, 0, 1700000000000 + i, LogStream::Stdout, text};
         return out;
     };
     QTest::newRow("nothing") << QList<LogLine>{} << qsizetype(1 << 20) << 0;
@@ -880,6 +1119,529 @@ void TstWire::splitLogBatch()
             QVERIFY2(payload <= maxBytes, qPrintable(u"%1 > %2"_s.arg(payload).arg(maxBytes)));
     }
     QVERIFY(joined == lines); // nothing lost, order kept
+}
+
+void TstWire::runNumbersTravelInEveryKey()
+{
+    // (i, a, k, ka) names one run everywhere: dispatch, accept, return, status, held, cancel.
+    const TaskKey second{40, 2, 17, 2};
+    const TaskKey first{40, 2, 17, 1};
+    const QList<TaskKey> keys{second, first, TaskKey{41, 1, 0, kIntMax}};
+
+    const auto accepted = wire::decodeAccept(throughFrame(wire::encodeAccept(keys)));
+    QCOMPARE(accepted.errors, QStringList());
+    QCOMPARE(accepted.items, keys);
+
+    const QList<wire::KeyReason> returned{{second, u"draining"_s}, {first, u"draining"_s}};
+    const auto back = wire::decodeReturn(throughFrame(wire::encodeReturn(returned)));
+    QCOMPARE(back.errors, QStringList());
+    QCOMPARE(back.items, returned);
+
+    Registration r = sampleRegistration();
+    r.held = keys;
+    const auto reg = wire::decodeRegister(throughFrame(wire::encodeRegister(r)));
+    QVERIFY2(reg.ok(), qPrintable(reg.error()));
+    QCOMPARE(reg->held, keys);
+
+    TaskReport report;
+    report.instanceId = 40;
+    report.attempt = 2;
+    report.taskId = 17;
+    report.taskAttempt = 2;
+    report.status = InstanceStatus::Succeeded;
+    report.result = u"42"_s;
+    report.timeMs = 1700000000000;
+    const Message status = throughFrame(wire::encodeStatus({report}));
+    QCOMPARE(status.array("reports"_L1)[0].toMap().value("ka"_L1).toInteger(), 2);
+    const auto reports = wire::decodeStatus(status);
+    QCOMPARE(reports.errors, QStringList());
+    QCOMPARE(reports.items, QList<TaskReport>{report});
+    QCOMPARE(taskKeyOf(reports.items.first()), second);
+
+    TaskSpec t = task(40, 2, 17, ProcessorKind::Echo, {});
+    t.taskAttempt = 2;
+    const auto dispatched = wire::decodeDispatch(throughFrame(wire::encodeDispatch({t})));
+    QCOMPARE(dispatched.items.size(), 1);
+    QCOMPARE(taskKeyOf(dispatched.items.first()), second);
+
+    // The first run is the default: `ka` is left out, so such keys cost what they cost before.
+    QVERIFY(!wire::encodeAccept({first}).array("tasks"_L1)[0].toMap().contains("ka"_L1));
+    QCOMPARE(wire::encodeAccept({second}).array("tasks"_L1)[0].toMap().value("ka"_L1).toInteger(),
+             2);
+}
+
+void TstWire::cancelOfOneRunNamesTheRun()
+{
+    const QList<wire::KeyReason> cancels{{TaskKey{5, 2, -1, 1}, u"canceled by alice"_s},
+                                         {TaskKey{6, 1, 4, 3}, u"task canceled"_s},
+                                         {TaskKey{6, 1, 5, 1}, u"task canceled"_s}};
+    const Message m = throughFrame(wire::encodeCancel(cancels));
+    const QCborArray entries = m.array("tasks"_L1);
+    QCOMPARE(sortedKeys(entries[0].toMap()), sorted({"i", "a", "reason"}));
+    QCOMPARE(sortedKeys(entries[1].toMap()), sorted({"i", "a", "k", "ka", "reason"}));
+    QCOMPARE(sortedKeys(entries[2].toMap()), sorted({"i", "a", "k", "reason"}));
+    const auto back = wire::decodeCancel(m);
+    QCOMPARE(back.errors, QStringList());
+    QCOMPARE(back.items, cancels);
+
+    // A `ka` without `k` means nothing: the entry still cancels the whole attempt.
+    const Message stray =
+        list(u"cancel"_s, "tasks"_L1,
+             {with(with(without(key(7, 1, 0), "k"_L1), "ka"_L1, 4), "reason"_L1, u"r"_s)});
+    const auto whole = wire::decodeCancel(throughFrame(stray));
+    QCOMPARE(whole.errors, QStringList());
+    QCOMPARE(whole.items.size(), 1);
+    QCOMPARE(whole.items[0].key, (TaskKey{7, 1, -1, 1}));
+}
+
+void TstWire::messagesWithoutTheNewFieldsMeanWhatTheyMeantBefore()
+{
+    // What a server or worker of the previous release sends: no ka, md, ro, kn, pl, res.
+    const auto tasks =
+        wire::decodeDispatch(throughFrame(list(u"dispatch"_s, "tasks"_L1, {goodTask()})));
+    QCOMPARE(tasks.errors, QStringList());
+    QCOMPARE(tasks.items.size(), 1);
+    const TaskSpec &t = tasks.items.first();
+    QCOMPARE(t.taskAttempt, 1);
+    QCOMPARE(toString(t.mode), u"STANDALONE"_s);
+    QCOMPARE(toString(t.role), u"STANDALONE"_s);
+    QVERIFY(t.taskName.isEmpty());
+    QVERIFY(t.payload.isEmpty());
+    QVERIFY(t.results.isEmpty());
+
+    const auto reports =
+        wire::decodeStatus(throughFrame(list(u"status"_s, "reports"_L1, {goodReport()})));
+    QCOMPARE(reports.items.size(), 1);
+    QCOMPARE(reports.items.first().taskAttempt, 1);
+
+    const auto keys =
+        wire::decodeAccept(throughFrame(list(u"accept"_s, "tasks"_L1, {key(3, 2, 1)})));
+    QCOMPARE(keys.items, (QList<TaskKey>{TaskKey{3, 2, 1, 1}}));
+
+    // LINE's `k` was always sent (as 0); it now says which task logged the line.
+    const auto lines = wire::decodeLogs(
+        throughFrame(list(u"logs"_s, "lines"_L1, {goodLine(), with(goodLine(), "k"_L1, 12)})));
+    QCOMPARE(lines.errors, QStringList());
+    QCOMPARE(lines.items.size(), 2);
+    QCOMPARE(lines.items[0].taskId, 0);
+    QCOMPARE(lines.items[1].taskId, 12);
+    QCOMPARE(
+        wire::encodeLogs({lines.items[1]}).array("lines"_L1)[0].toMap().value("k"_L1).toInteger(),
+        12);
+}
+
+void TstWire::taskFieldsOfTheExecutionModesOnTheWire()
+{
+    {
+        // What a task takes from its `shared` entry, and what it says itself.
+        QCborMap proto{{u"job"_s, u"j"_s},
+                       {u"proc"_s, u"ECHO"_s},
+                       {u"cfg"_s, QCborMap{{u"message"_s, u"m"_s}}},
+                       {u"md"_s, u"MAP"_s},
+                       {u"ro"_s, u"SUBTASK"_s},
+                       {u"kn"_s, u"number"_s},
+                       {u"to"_s, 500}};
+        const Message m = list(u"dispatch"_s, "tasks"_L1,
+                               {with(with(key(3, 1, 2), "sh"_L1, 0), "pl"_L1, QByteArray("7")),
+                                with(with(key(3, 1, 3), "sh"_L1, 0), "kn"_L1, u"other"_s)})
+                              .with("shared"_L1, QCborArray{proto});
+        const auto batch = wire::decodeDispatch(throughFrame(m));
+        QCOMPARE(batch.errors, QStringList());
+        QCOMPARE(batch.items.size(), 2);
+        QCOMPARE(batch.items[0].jobName, u"j"_s);
+        QCOMPARE(batch.items[0].config, (QJsonObject{{"message", "m"}}));
+        QCOMPARE(toString(batch.items[0].mode), u"MAP"_s);
+        QCOMPARE(toString(batch.items[0].role), u"SUBTASK"_s);
+        QCOMPARE(batch.items[0].timeoutMs, 500);
+        QCOMPARE(batch.items[0].taskName, u"number"_s);
+        QCOMPARE(batch.items[0].payload, QByteArray("7"));
+        QCOMPARE(batch.items[0].taskId, 2);
+        QCOMPARE(batch.items[1].taskName, u"other"_s); // its own field wins
+        QVERIFY(batch.items[1].payload.isEmpty());
+    }
+
+    // docs/protocol.md 12.1: the names of the new TASK, RESULT, CALL and REPLY fields.
+    TaskSpec t = task(1, 1, 3, ProcessorKind::Container, {{"ref", "builtin#echo"}});
+    t.taskAttempt = 2;
+    t.mode = ExecutionMode::Broadcast;
+    t.role = TaskRole::PostProcess;
+    t.taskName = u"postProcess"_s;
+    t.payload = "p";
+    TaskResultEntry full = resultEntry(2, InstanceStatus::Failed, u"exit 1"_s);
+    full.runs = 2;
+    t.results = {full, TaskResultEntry{}};
+    const QCborMap entry = wire::encodeDispatch({t}).array("tasks"_L1)[0].toMap();
+    QCOMPARE(sortedKeys(entry),
+             sorted({"i", "a", "k", "ka", "job", "proc", "cfg", "md", "ro", "kn", "pl", "res"}));
+    QCOMPARE(entry.value("md"_L1).toString(), u"BROADCAST"_s);
+    QCOMPARE(entry.value("ro"_L1).toString(), u"POST_PROCESS"_s);
+    QVERIFY(entry.value("pl"_L1).isByteArray());
+    const QCborArray results = entry.value("res"_L1).toArray();
+    QCOMPARE(sortedKeys(results[0].toMap()), sorted({"k", "n", "s", "r", "w", "wa", "ru"}));
+    QCOMPARE(results[0].toMap().value("s"_L1).toString(), u"FAILED"_s);
+    // A result with nothing but its id and status (runs 1) is just that.
+    QCOMPARE(sortedKeys(results[1].toMap()), sorted({"k", "s"}));
+
+    // Subtasks carry their key and payload; what they share is said once, in `shared`.
+    TaskSpec sub = t;
+    sub.role = TaskRole::Subtask;
+    sub.mode = ExecutionMode::Map;
+    sub.taskName = u"number"_s;
+    sub.results.clear();
+    TaskSpec sub2 = sub;
+    sub2.taskId = 4;
+    sub2.taskAttempt = 1;
+    const Message subtasks = wire::encodeDispatch({sub, sub2});
+    QCOMPARE(sortedKeys(subtasks.body), sorted({"tasks", "shared"}));
+    QCOMPARE(sortedKeys(subtasks.array("tasks"_L1)[0].toMap()),
+             sorted({"i", "a", "k", "ka", "sh", "pl"}));
+    QCOMPARE(sortedKeys(subtasks.array("tasks"_L1)[1].toMap()),
+             sorted({"i", "a", "k", "sh", "pl"}));
+    QCOMPARE(subtasks.array("shared"_L1).size(), 1);
+    QCOMPARE(sortedKeys(subtasks.array("shared"_L1)[0].toMap()),
+             sorted({"job", "proc", "cfg", "md", "ro", "kn"}));
+    // Any other task is written in full, as a worker of the release before reads it.
+    QVERIFY(!wire::encodeDispatch({t}).has("shared"_L1));
+
+    const QCborMap map =
+        wire::encodeCall({mapCall(9, TaskKey{1, 1, 3, 2}, 20, {"x"})}).array("calls"_L1)[0].toMap();
+    QCOMPARE(sortedKeys(map), sorted({"c", "i", "a", "k", "ka", "op", "n", "from", "items"}));
+    QCOMPARE(map.value("op"_L1).toString(), u"map"_s);
+    QVERIFY(map.value("items"_L1).toArray()[0].isByteArray());
+    const QCborMap results2 = wire::encodeCall({resultsCall(10, TaskKey{1, 1, 3, 1}, 99, 4096)})
+                                  .array("calls"_L1)[0]
+                                  .toMap();
+    QCOMPARE(sortedKeys(results2), sorted({"c", "i", "a", "k", "op", "after", "limit"}));
+    QCOMPARE(results2.value("op"_L1).toString(), u"results"_s);
+
+    const Message replies =
+        wire::encodeCallReply({TaskCallReply{9, {}, {}, false}, TaskCallReply{10, {}, {full}, true},
+                               TaskCallReply{11, u"refused"_s, {}, false}});
+    QCOMPARE(replies.type, u"callReply"_s);
+    QCOMPARE(sortedKeys(replies.array("replies"_L1)[0].toMap()), QStringList{"c"});
+    QCOMPARE(sortedKeys(replies.array("replies"_L1)[1].toMap()), sorted({"c", "res", "end"}));
+    QCOMPARE(sortedKeys(replies.array("replies"_L1)[2].toMap()), sorted({"c", "err"}));
+    QCOMPARE(wire::encodeCall({}).type, u"call"_s);
+}
+
+void TstWire::callRoundTrip_data()
+{
+    QTest::addColumn<QList<TaskCall>>("calls");
+    QTest::newRow("no calls") << QList<TaskCall>{};
+    QTest::newRow("map of three items")
+        << QList<TaskCall>{mapCall(1, TaskKey{7, 1, 1, 1}, 0, {"1", "2", "3"})};
+    QTest::newRow("map continuing at 20000, binary and empty items, second run") << QList<TaskCall>{
+        mapCall(2, TaskKey{7, 1, 4, 2}, 20000,
+                {QByteArray(), QByteArray("\x00\xff", 2), QByteArray(5000, 'z')})};
+    QList<QByteArray> many;
+    for (int i = 0; i < wire::kMaxMapItems; ++i)
+        many << QByteArray::number(i);
+    QTest::newRow("map of kMaxMapItems items")
+        << QList<TaskCall>{mapCall(3, TaskKey{7, 1, 1, 1}, 0, many)};
+    QTest::newRow("results pages")
+        << QList<TaskCall>{resultsCall(4, TaskKey{7, 1, 9, 1}, 0, 1),
+                           resultsCall(5, TaskKey{7, 1, 9, 1}, kInt64Max, wire::kMaxResultsPage)};
+    TaskCall named = mapCall(quint64(kInt64Max), TaskKey{kInt64Max, kIntMax, kInt64Max, kIntMax},
+                             kInt64Max, {"a"});
+    named.name = QString(wire::kMaxIdLength, u'调');
+    QTest::newRow("largest ids, longest name") << QList<TaskCall>{named};
+}
+
+void TstWire::callRoundTrip()
+{
+    QFETCH(QList<TaskCall>, calls);
+    const Message m = throughFrame(wire::encodeCall(calls));
+    QCOMPARE(m.type, u"call"_s);
+    const wire::CallBatch back = wire::decodeCall(m);
+    QCOMPARE(back.errors, QStringList());
+    QCOMPARE(back.refused.size(), 0);
+    QCOMPARE(back.items.size(), calls.size());
+    for (qsizetype i = 0; i < calls.size(); ++i)
+        QCOMPARE(describe(back.items[i]), describe(calls[i]));
+    QVERIFY(back.items == calls);
+}
+
+void TstWire::callReplyRoundTrip_data()
+{
+    QTest::addColumn<QList<TaskCallReply>>("replies");
+    QTest::newRow("map stored") << QList<TaskCallReply>{TaskCallReply{1, {}, {}, false}};
+    QTest::newRow("refused") << QList<TaskCallReply>{
+        TaskCallReply{2, u"the run was superseded ✓"_s, {}, false}};
+    QList<TaskResultEntry> page;
+    for (qint64 id = 2; id < 2 + 500; ++id)
+        page << resultEntry(id, id % 7 ? InstanceStatus::Succeeded : InstanceStatus::Failed,
+                            QString::number(id * 3));
+    page[3].runs = 3;
+    page[4].runs = 0;
+    page[5] = TaskResultEntry{};
+    QTest::newRow("a page, not the last")
+        << QList<TaskCallReply>{TaskCallReply{3, {}, page, false}};
+    QTest::newRow("the last page, empty") << QList<TaskCallReply>{TaskCallReply{4, {}, {}, true}};
+    QTest::newRow("several at once")
+        << QList<TaskCallReply>{TaskCallReply{5, {}, {}, false},
+                                TaskCallReply{quint64(kInt64Max), {}, page.mid(0, 2), true}};
+}
+
+void TstWire::callReplyRoundTrip()
+{
+    QFETCH(QList<TaskCallReply>, replies);
+    const Message m = throughFrame(wire::encodeCallReply(replies));
+    QCOMPARE(m.type, u"callReply"_s);
+    const auto back = wire::decodeCallReply(m);
+    QCOMPARE(back.errors, QStringList());
+    QCOMPARE(back.items.size(), replies.size());
+    for (qsizetype i = 0; i < replies.size(); ++i) {
+        QCOMPARE(back.items[i].callId, replies[i].callId);
+        QCOMPARE(back.items[i].error, replies[i].error);
+        QCOMPARE(back.items[i].end, replies[i].end);
+        QCOMPARE(back.items[i].results.size(), replies[i].results.size());
+        for (qsizetype j = 0; j < replies[i].results.size(); ++j)
+            QCOMPARE(describe(back.items[i].results[j]), describe(replies[i].results[j]));
+    }
+    QVERIFY(back.items == replies);
+}
+
+namespace {
+
+QCborMap goodMapCall(qint64 c)
+{
+    QCborMap m = key(1, 1, 1);
+    m.insert("c"_L1, c);
+    m.insert("op"_L1, u"map"_s);
+    m.insert("n"_L1, u"number"_s);
+    m.insert("from"_L1, 0);
+    m.insert("items"_L1, QCborArray{QByteArray("1"), QByteArray("2")});
+    return m;
+}
+
+QCborMap goodResultsCall(qint64 c)
+{
+    QCborMap m = key(1, 1, 9);
+    m.insert("c"_L1, c);
+    m.insert("op"_L1, u"results"_s);
+    m.insert("limit"_L1, 100);
+    return m;
+}
+
+// "items=N", then "refused c: error" per refused entry, then the errors.
+QStringList callOutcome(const wire::CallBatch &b)
+{
+    QStringList out{u"items=%1"_s.arg(b.items.size())};
+    for (const TaskCallReply &r : b.refused)
+        out << u"refused %1: %2"_s.arg(r.callId).arg(r.error);
+    return out + b.errors;
+}
+
+} // namespace
+
+void TstWire::hostileCalls_data()
+{
+    QTest::addColumn<Message>("message");
+    QTest::addColumn<QStringList>("outcome");
+    QTest::newRow("calls missing")
+        << Message(u"call"_s)
+        << QStringList{"items=0", "field 'calls' of 'call' is missing; expected an array"};
+    QCborArray tooMany;
+    for (int i = 0; i <= wire::kMaxMapItems; ++i)
+        tooMany.append(QByteArray("x"));
+    const QString manyError =
+        u"field 'calls[1].items' of 'call' must hold at most 10000 entries, got 10001"_s;
+    const QString opError = u"field 'calls[2].op' of 'call': unknown operation \"reduce\" "
+                            "(expected map or results)"_s;
+    const QString itemError =
+        u"field 'calls[3].items[1]' of 'call' must be a byte string, got a text string"_s;
+    const QString limitError =
+        u"field 'calls[4].limit' of 'call' must be between 1 and 10000, got 0"_s;
+    const QString bigLimitError =
+        u"field 'calls[5].limit' of 'call' must be between 1 and 10000, got 10001"_s;
+    const QString nameError = u"field 'calls[6].n' of 'call' is missing; expected a text string"_s;
+    const QString kaError =
+        u"field 'calls[7].ka' of 'call' must be between 1 and 2147483647, got 0"_s;
+    const QString fromError = u"field 'calls[8].from' of 'call' must not be negative, got -1"_s;
+    QTest::newRow("bad entries with a readable call id are refused, the good one kept")
+        << list(u"call"_s, "calls"_L1,
+                {goodMapCall(1), with(goodMapCall(2), "items"_L1, tooMany),
+                 with(goodMapCall(3), "op"_L1, u"reduce"_s),
+                 with(goodMapCall(4), "items"_L1, QCborArray{QByteArray("1"), u"2"_s}),
+                 with(goodResultsCall(5), "limit"_L1, 0),
+                 with(goodResultsCall(6), "limit"_L1, wire::kMaxResultsPage + 1),
+                 without(goodMapCall(7), "n"_L1), with(goodMapCall(8), "ka"_L1, 0),
+                 with(goodMapCall(9), "from"_L1, -1)})
+        << QStringList{"items=1",
+                       "refused 2: " + manyError,
+                       "refused 3: " + opError,
+                       "refused 4: " + itemError,
+                       "refused 5: " + limitError,
+                       "refused 6: " + bigLimitError,
+                       "refused 7: " + nameError,
+                       "refused 8: " + kaError,
+                       "refused 9: " + fromError,
+                       manyError,
+                       opError,
+                       itemError,
+                       limitError,
+                       bigLimitError,
+                       nameError,
+                       kaError,
+                       fromError};
+    QTest::newRow("without a readable call id nobody can be answered")
+        << list(u"call"_s, "calls"_L1,
+                {without(goodMapCall(1), "c"_L1), with(goodMapCall(1), "c"_L1, 0),
+                 with(goodMapCall(1), "c"_L1, u"7"_s), u"call"_s, goodResultsCall(2)})
+        << QStringList{
+               "items=1", "field 'calls[0].c' of 'call' is missing; expected an integer",
+               "field 'calls[1].c' of 'call' must be between 1 and 9223372036854775807, got 0",
+               "field 'calls[2].c' of 'call' must be an integer, got a text string",
+               "field 'calls[3]' of 'call' must be a map, got a text string"};
+    QTest::newRow("a map call names its items list")
+        << list(u"call"_s, "calls"_L1, {without(goodMapCall(1), "items"_L1)})
+        << QStringList{"items=0",
+                       "refused 1: field 'calls[0].items' of 'call' is missing; expected an array",
+                       "field 'calls[0].items' of 'call' is missing; expected an array"};
+}
+
+void TstWire::hostileCalls()
+{
+    QFETCH(Message, message);
+    QFETCH(QStringList, outcome);
+    QCOMPARE(callOutcome(wire::decodeCall(throughFrame(message))), outcome);
+}
+
+void TstWire::hostileCallReplies_data()
+{
+    QTest::addColumn<Message>("message");
+    QTest::addColumn<QStringList>("outcome"); // per item "c: error", then the errors
+    auto reply = [](qint64 c) { return QCborMap{{u"c"_s, c}}; };
+    QCborArray tooMany;
+    for (int i = 0; i <= wire::kMaxResultsPage; ++i)
+        tooMany.append(QCborMap{{u"k"_s, i + 1}, {u"s"_s, u"SUCCEEDED"_s}});
+    const QString many =
+        u"field 'replies[1].res' of 'callReply' must hold at most 10000 entries, got 10001"_s;
+    const QString status = u"field 'replies[2].res[1].s' of 'callReply': unknown status \"DONE\" "
+                           "(expected "_s
+                           + instanceStatusNames().join(u", ") + u")"_s;
+    const QString end =
+        u"field 'replies[3].end' of 'callReply' must be a boolean, got an integer"_s;
+    const QString err =
+        u"field 'replies[4].err' of 'callReply' must be a text string, got a boolean"_s;
+    QTest::newRow("a bad reply still reaches its caller, as an error")
+        << list(u"callReply"_s, "replies"_L1,
+                {reply(1), with(reply(2), "res"_L1, tooMany),
+                 with(reply(3), "res"_L1,
+                      QCborArray{QCborMap{{u"k"_s, 1}, {u"s"_s, u"FAILED"_s}},
+                                 QCborMap{{u"k"_s, 2}, {u"s"_s, u"DONE"_s}}}),
+                 with(reply(4), "end"_L1, 1), with(reply(5), "err"_L1, true), QCborMap{},
+                 with(reply(0), "end"_L1, true)})
+        << QStringList{"1: ",
+                       "2: malformed reply from the server: " + many,
+                       "3: malformed reply from the server: " + status,
+                       "4: malformed reply from the server: " + end,
+                       "5: malformed reply from the server: " + err,
+                       many,
+                       status,
+                       end,
+                       err,
+                       "field 'replies[5].c' of 'callReply' is missing; expected an integer",
+                       "field 'replies[6].c' of 'callReply' must be between 1 and "
+                       "9223372036854775807, got 0"};
+}
+
+void TstWire::hostileCallReplies()
+{
+    QFETCH(Message, message);
+    QFETCH(QStringList, outcome);
+    const auto batch = wire::decodeCallReply(throughFrame(message));
+    QStringList got;
+    for (const TaskCallReply &r : batch.items) {
+        got << u"%1: %2"_s.arg(r.callId).arg(r.error);
+        if (!r.error.isEmpty()) {
+            QVERIFY(r.results.isEmpty());
+            QVERIFY(!r.end);
+        }
+    }
+    QCOMPARE(got + batch.errors, outcome);
+}
+
+void TstWire::callAndReplyBatchesSplitToTheBudget()
+{
+    // 300 map calls of 100 items of 100 bytes (about 10 KB each): 3 MB in messages of <= 1 MiB.
+    QList<TaskCall> calls;
+    for (int c = 0; c < 300; ++c)
+        calls << mapCall(c + 1, TaskKey{1, 1, c + 1, 1}, 0,
+                         QList<QByteArray>(100, QByteArray(100, 'i')));
+    const auto parts = wire::splitCallBatch(calls, 1 << 20);
+    QVERIFY2(parts.size() >= 3 && parts.size() <= 4, qPrintable(QString::number(parts.size())));
+    QList<TaskCall> joined;
+    for (const QList<TaskCall> &part : parts) {
+        QVERIFY(!part.isEmpty());
+        joined += part;
+        const qsizetype payload = encodeFrame(wire::encodeCall(part)).size() - kFrameHeaderBytes;
+        QVERIFY2(payload <= (1 << 20), qPrintable(QString::number(payload)));
+    }
+    QVERIFY(joined == calls);
+
+    // Replies: pages of results with long texts.
+    QList<TaskCallReply> replies;
+    for (int r = 0; r < 40; ++r) {
+        QList<TaskResultEntry> page;
+        for (int i = 0; i < 100; ++i)
+            page << resultEntry(i + 1, InstanceStatus::Succeeded, QString(300, u'调'));
+        replies << TaskCallReply{quint64(r + 1), {}, page, false};
+    }
+    QList<TaskCallReply> joinedReplies;
+    for (const QList<TaskCallReply> &part : wire::splitCallReplyBatch(replies, 1 << 20)) {
+        joinedReplies += part;
+        const qsizetype payload =
+            encodeFrame(wire::encodeCallReply(part)).size() - kFrameHeaderBytes;
+        if (part.size() > 1)
+            QVERIFY2(payload <= (1 << 20), qPrintable(QString::number(payload)));
+    }
+    QVERIFY(joinedReplies == replies);
+
+    // Dispatches: a postProcess carrying many results goes apart from small tasks.
+    TaskSpec small = task(1, 1, 1, ProcessorKind::Echo, {{"message", "m"}});
+    TaskSpec big = task(1, 1, 2, ProcessorKind::Echo, {{"message", "m"}});
+    big.role = TaskRole::PostProcess;
+    for (int i = 0; i < 3000; ++i)
+        big.results << resultEntry(i + 1, InstanceStatus::Succeeded, QString(300, u'x'));
+    const QList<TaskSpec> tasks{small, small, big, small};
+    const auto dispatches = wire::splitDispatchBatch(tasks, 1 << 20);
+    QCOMPARE(dispatches.size(), 3);
+    QCOMPARE(dispatches[0].size(), 2);
+    QCOMPARE(dispatches[1].size(), 1);
+    QCOMPARE(dispatches[2].size(), 1);
+}
+
+void TstWire::resultsPageIsCutToFitAFrame()
+{
+    QList<TaskResultEntry> page;
+    for (int i = 0; i < 1000; ++i)
+        page << resultEntry(i + 1, InstanceStatus::Succeeded, QString(10000, u'r'));
+    TaskCallReply reply{1, {}, page, true};
+    const qsizetype dropped = wire::fitResultsPage(reply, 1 << 20);
+    QVERIFY(dropped > 0);
+    QCOMPARE(reply.results.size() + dropped, page.size());
+    QVERIFY(!reply.end);                                        // the reader asks for the rest
+    QCOMPARE(reply.results, page.mid(0, reply.results.size())); // a prefix, in task-id order
+    const qsizetype payload =
+        encodeFrame(wire::encodeCallReply({reply})).size() - kFrameHeaderBytes;
+    QVERIFY2(payload <= (1 << 20), qPrintable(QString::number(payload)));
+
+    // A page that fits is left alone, `end` included.
+    TaskCallReply small{2, {}, page.mid(0, 3), true};
+    QCOMPARE(wire::fitResultsPage(small, 1 << 20), 0);
+    QVERIFY(small.end);
+    QCOMPARE(small.results.size(), 3);
+
+    // One huge result still goes (alone), or the reader could never get past it.
+    TaskCallReply huge{3,
+                       {},
+                       {resultEntry(1, InstanceStatus::Failed, QString(100000, u'h')),
+                        resultEntry(2, InstanceStatus::Failed, u"x"_s)},
+                       true};
+    QCOMPARE(wire::fitResultsPage(huge, 1000), 1);
+    QCOMPARE(huge.results.size(), 1);
+    QVERIFY(!huge.end);
 }
 
 void TstWire::fuzzSeedsAreCurrent()
