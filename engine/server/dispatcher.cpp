@@ -2,6 +2,7 @@
 
 #include "instance_book.h"
 #include "server_log.h"
+#include "task_tracker.h"
 
 #include <core/clock.h>
 
@@ -208,6 +209,14 @@ int Dispatcher::roomOf(WorkerLink *link, const QHash<WorkerLink *, int> &planned
     return link->freeSlots() - planned.value(link);
 }
 
+QList<WorkerLink *> Dispatcher::eligibleLinks(const Job &job, QString *waitReason) const
+{
+    Candidates c = candidatesFor(job);
+    if (waitReason)
+        *waitReason = c.waitReason;
+    return c.links;
+}
+
 Dispatcher::Candidates Dispatcher::candidatesFor(const Job &job) const
 {
     Candidates c;
@@ -297,6 +306,24 @@ WorkerLink *Dispatcher::choose(const Job &job, Candidates &candidates,
 
 void Dispatcher::pump()
 {
+    // A tracker started from inside the pump may dispatch, and a link may report synchronously;
+    // neither may re-enter the loop below.
+    if (m_pumping) {
+        m_pumpAgain = true;
+        return;
+    }
+    m_pumping = true;
+    do {
+        m_pumpAgain = false;
+        pumpQueue();
+    } while (m_pumpAgain);
+    m_pumping = false;
+    if (m_tracker)
+        m_tracker->pump();
+}
+
+void Dispatcher::pumpQueue()
+{
     QHash<WorkerLink *, QList<TaskSpec>> batches;
     QHash<WorkerLink *, int> planned;
     QHash<qint64, Candidates> byJob; // worked out once per job and pump
@@ -365,6 +392,15 @@ void Dispatcher::pump()
                                   [&](Instance &i) { i.reason = reason; });
             }
             m_waitingWorker << id;
+            continue;
+        }
+        if (m_tracker && TaskTracker::tracks(job.mode)) {
+            // The tracker places the run's tasks into free slots as they come; the run itself
+            // is one running instance of its job from now on.
+            m_ready.pop_front();
+            m_returned.remove(id);
+            ++entry->running;
+            m_tracker->start(id, candidates.links);
             continue;
         }
         if (room <= 0)

@@ -16,6 +16,12 @@
 // The pump runs per batch of thousands of instances, so the candidate list of a job is worked
 // out once per pump and reused for each of its instances.
 //
+// BROADCAST, MAP and MAP_REDUCE runs are not placed on one worker: once their job has
+// candidates, the instance is handed to the TaskTracker (setTracker) with the candidate list, and
+// counts as one running instance of its job like any dispatched run. The tracker asks for the
+// candidates of a job again whenever it places tasks (eligibleLinks), and is pumped at the end of
+// every dispatcher pump.
+//
 // Not thread-safe: engine thread only.
 
 #include "job_catalog.h"
@@ -32,6 +38,7 @@
 namespace kairos::server {
 
 class InstanceBook;
+class TaskTracker;
 
 class Dispatcher : public QObject {
     Q_OBJECT
@@ -45,7 +52,19 @@ public:
     // Stops dispatching to the link. Engine thread.
     void removeLink(WorkerLink *link);
     QList<WorkerLink *> links() const;
+    // The link of a worker id: the alive one when several carry it, else any, else null.
+    // Engine thread.
     WorkerLink *link(const QString &id) const;
+    // The alive links a run of `job` may use now (app, SPECIFIED targets, memory, disk and load
+    // filters), in the order the dispatcher keeps them; when there is none, `waitReason` (if
+    // given) says why, as a WAITING_WORKER instance shows it. Free slots are not checked.
+    // Engine thread.
+    QList<WorkerLink *> eligibleLinks(const Job &job, QString *waitReason = nullptr) const;
+
+    // Instances of tracked jobs (TaskTracker::tracks) are handed to `tracker` from now on, and
+    // the tracker is pumped after each pump. The tracker must outlive the dispatcher's use of
+    // it (set null before deleting it). Engine thread.
+    void setTracker(TaskTracker *tracker) { m_tracker = tracker; }
 
     // Queues an instance (WAITING_DISPATCH or WAITING_WORKER) for dispatch now / at dueMs.
     // Engine thread.
@@ -76,6 +95,7 @@ private:
     Candidates candidatesFor(const Job &job) const;
     WorkerLink *choose(const Job &job, Candidates &candidates,
                        const QHash<WorkerLink *, int> &planned);
+    void pumpQueue();
     void schedulePump();
     void onLinkChanged();
     static bool matchesTargets(const WorkerLink *link, const QStringList &targets);
@@ -91,7 +111,10 @@ private:
     QSet<qint64> m_returned;                  // handed back by a worker, queued again
     QHash<qint64, quint64> m_roundRobin;      // per job: where the next round-robin pick starts
     TimerQueue m_due;
+    TaskTracker *m_tracker = nullptr;
     bool m_pumpScheduled = false;
+    bool m_pumping = false;
+    bool m_pumpAgain = false;
 };
 
 } // namespace kairos::server

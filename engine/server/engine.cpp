@@ -5,6 +5,7 @@
 #include "local_worker_link.h"
 #include "remote_worker_link.h"
 #include "server_log.h"
+#include "task_tracker.h"
 #include "trigger_scheduler.h"
 #include "worker_registry.h"
 
@@ -12,6 +13,7 @@
 #include <store/instance_repository.h>
 #include <store/job_repository.h>
 #include <store/store_thread.h>
+#include <store/task_repository.h>
 #include <timing/misfire.h>
 #include <worker/processor.h>
 
@@ -73,6 +75,10 @@ Status Engine::start()
 
     m_book = new InstanceBook(m_store.get(), this);
     m_dispatcher = new Dispatcher(m_catalog, *m_book, this);
+    m_tracker = new TaskTracker(m_catalog, *m_book, *m_dispatcher, m_store.get(), this);
+    m_dispatcher->setTracker(m_tracker);
+    connect(m_tracker, &TaskTracker::runFinished, this, &Engine::onTrackedRunFinished);
+    connect(m_tracker, &TaskTracker::progress, this, &Engine::taskProgress);
     m_triggers = new TriggerScheduler(
         m_catalog, m_config.prepareLeadMs, [this](const QList<Fire> &fires) { onFires(fires); },
         this);
@@ -120,6 +126,18 @@ void Engine::stop()
     m_triggers = nullptr;
     // Wait for what is already queued to be written: an acknowledged change is never dropped
     // on a clean shutdown. This is the engine thread, never the GUI thread.
+    {
+        QEventLoop loop;
+        int pending = 2;
+        const auto done = [&pending, &loop] {
+            if (--pending == 0)
+                loop.quit();
+        };
+        m_tracker->whenFlushed(done);
+        m_book->whenFlushed(done);
+        if (pending > 0)
+            loop.exec();
+    }
     if (!m_book->idle()) {
         QEventLoop loop;
         m_book->whenFlushed([&loop] { loop.quit(); });
@@ -127,6 +145,9 @@ void Engine::stop()
     }
     delete m_localWorker; // kills the process groups of scripts still running
     m_localWorker = nullptr;
+    m_dispatcher->setTracker(nullptr);
+    delete m_tracker;
+    m_tracker = nullptr;
     delete m_dispatcher;
     m_dispatcher = nullptr;
     delete m_book;
@@ -142,6 +163,7 @@ void Engine::recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &l
     const qint64 now = nowMs();
     int restarted = 0;
     int awaited = 0;
+    int tracked = 0;
     for (Instance &inst : nonTerminal) {
         m_book->adopt(inst);
         switch (inst.status) {
@@ -151,6 +173,15 @@ void Engine::recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &l
             break;
         case InstanceStatus::Dispatched:
         case InstanceStatus::Running:
+            if (isTrackedRun(inst)) {
+                // The tracker goes on with its tasks (docs/execution-modes.md); its end is
+                // reported with runFinished like any run, so it counts as running.
+                if (JobEntry *entry = m_catalog.find(inst.jobId))
+                    ++entry->running;
+                m_tracker->recover(inst.id);
+                ++tracked;
+                break;
+            }
             if (!inst.worker.isEmpty() && inst.worker != QLatin1String("local")) {
                 // A remote worker may still run it: it gets the time a live worker needs to be
                 // noticed to come back and claim it (bindRecovered), else it fails then.
@@ -174,8 +205,20 @@ void Engine::recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &l
     if (!nonTerminal.isEmpty()) {
         qCInfo(lcEngine) << "recovered" << nonTerminal.size() << "unfinished instances,"
                          << restarted << "of them were running here," << awaited
-                         << "on remote workers";
+                         << "on remote workers," << tracked << "broadcast/map runs";
     }
+}
+
+bool Engine::isTrackedRun(const Instance &inst) const
+{
+    if (const JobEntry *entry = m_catalog.find(inst.jobId))
+        return TaskTracker::tracks(entry->job.mode);
+    // The job is gone: its run was tracked if it stored tasks (the tracker then ends them).
+    const qint64 id = inst.id;
+    const int attempt = inst.attempt;
+    return m_store->callBlocking([id, attempt](kairos::Database &db) {
+        return kairos::TaskRepository(db).counts(id, attempt).total > 0;
+    });
 }
 
 void Engine::expireRecovered()
@@ -318,9 +361,14 @@ void Engine::runJob(qint64 id, const QStringList &instanceParams, Reply<QList<qi
 
 // --- reports from workers --------------------------------------------------------------------
 
-void Engine::onReports(const QList<TaskReport> &reports)
+void Engine::onReports(WorkerLink *link, const QList<TaskReport> &reports)
 {
+    QList<TaskReport> tracked;
     for (const TaskReport &r : reports) {
+        if (m_tracker->owns(r.instanceId)) {
+            tracked << r;
+            continue;
+        }
         const Instance *found = m_book->find(r.instanceId);
         if (!found) {
             qCInfo(lcEngine) << "report for instance" << r.instanceId
@@ -347,6 +395,25 @@ void Engine::onReports(const QList<TaskReport> &reports)
         endAttempt(inst, r.status, r.result, r.timeMs);
         runEnded(inst.jobId, r.timeMs);
     }
+    if (!tracked.isEmpty())
+        m_tracker->onReports(link, tracked);
+    m_dispatcher->pump(); // pumps the tracker too
+}
+
+void Engine::onTrackedRunFinished(qint64 instanceId, int attempt, InstanceStatus status,
+                                  const QString &result, qint64 timeMs)
+{
+    const Instance *inst = m_book->find(instanceId);
+    if (!inst || inst->attempt != attempt
+        || (inst->status != InstanceStatus::Dispatched
+            && inst->status != InstanceStatus::Running)) {
+        qCWarning(lcEngine) << "tracked run of instance" << instanceId << "attempt" << attempt
+                            << "ended, but the instance is no longer at that run; ignored";
+        return;
+    }
+    const Instance copy = *inst;
+    endAttempt(copy, status, result, timeMs, m_tracker->retryNotBeforeMs(instanceId));
+    runEnded(copy.jobId, timeMs);
     m_dispatcher->pump();
 }
 
@@ -479,6 +546,8 @@ void Engine::commitJob(const Job &job, bool isNew, Reply<Job> reply)
         return reply(makeError(schedule.error()));
     if (Status s = validateProcessorConfig(job.processor, job.processorConfig); !s.ok())
         return reply(makeError(s.error()));
+    if (Status s = validateProcessorForMode(job.mode, job.processor, job.processorConfig); !s.ok())
+        return reply(makeError(s.error()));
     auto written = std::make_shared<Result<Job>>(makeError(QString()));
     m_store->write(
         [job, isNew, written](kairos::Database &db) -> Status {
@@ -599,6 +668,19 @@ void Engine::logs(qint64 id, qint64 afterSeq, int limit, Reply<QList<LogLine>> r
         this, [reply](QList<LogLine> lines) { reply(lines); });
 }
 
+void Engine::tasks(qint64 id, const TaskFilter &filter, Reply<QList<TaskInfo>> reply)
+{
+    if (filter.limit < 1)
+        return reply(makeError(tr("limit: expected at least 1, got %1").arg(filter.limit)));
+    if (const Instance *inst = m_book->find(id))
+        return m_tracker->listTasks(id, inst->attempt, filter, std::move(reply));
+    instance(id, [this, id, filter, reply](Result<InstanceDetail> detail) {
+        if (!detail.ok())
+            return reply(makeError(detail.error()));
+        m_tracker->listTasks(id, detail->instance.attempt, filter, reply);
+    });
+}
+
 void Engine::cancelInstance(qint64 id, Reply<Instance> reply)
 {
     const Instance *inst = m_book->find(id);
@@ -614,6 +696,12 @@ void Engine::cancelInstance(qint64 id, Reply<Instance> reply)
     }
     const QString reason = tr("canceled by the operator");
     const qint64 now = nowMs();
+    if (m_tracker->owns(id)) {
+        // Its tasks are canceled on their workers; the run ends CANCELED once they are.
+        const Instance copy = *inst;
+        m_tracker->cancel(id, reason);
+        return reply(copy);
+    }
     if (inst->status == InstanceStatus::Dispatched || inst->status == InstanceStatus::Running) {
         if (WorkerLink *link = m_dispatcher->link(inst->worker)) {
             link->cancel(id, inst->attempt, reason);
@@ -719,7 +807,11 @@ void Engine::addWorkerLink(WorkerLink *link)
         // Replaces a live link of the same worker id; that one's runs are ended right here.
         m_registry->add(remote);
     }
-    connect(link, &WorkerLink::reports, this, &Engine::onReports);
+    connect(link, &WorkerLink::reports, this,
+            [this, link](const QList<TaskReport> &reports) { onReports(link, reports); });
+    // Every call is answered: the tracker refuses those of runs it does not hold.
+    connect(link, &WorkerLink::calls, this,
+            [this, link](const QList<TaskCall> &calls) { m_tracker->onCalls(link, calls); });
     connect(link, &WorkerLink::logs, this, &Engine::onLogs);
     connect(link, &WorkerLink::returned, this,
             [this, link](const QList<TaskKey> &keys, const QString &reason) {
@@ -781,6 +873,8 @@ void Engine::onWorkerLost(WorkerLink *link, const QString &reason, qint64 retryN
     if (!m_started)
         return;
     m_dispatcher->removeLink(link);
+    // Tracked runs first: their tasks on that worker fail over or fail (bound broadcast ones).
+    m_tracker->onWorkerLost(link, reason, retryNotBeforeMs);
     const auto *remote = qobject_cast<RemoteWorkerLink *>(link);
     if (!remote)
         return;
@@ -789,7 +883,7 @@ void Engine::onWorkerLost(WorkerLink *link, const QString &reason, qint64 retryN
     const qint64 now = nowMs();
     QSet<qint64> ended;
     for (const TaskKey &key : remote->heldKeys()) {
-        if (ended.contains(key.instanceId))
+        if (ended.contains(key.instanceId) || m_tracker->owns(key.instanceId))
             continue;
         const Instance *inst = m_book->find(key.instanceId);
         if (!inst || inst->attempt != key.attempt || inst->worker != workerId
@@ -819,7 +913,12 @@ void Engine::onWorkerReturned(WorkerLink *link, const QList<TaskKey> &keys, cons
     const QString workerId = link->id();
     const QString why = tr("handed back by worker %1: %2").arg(workerId, reason);
     QSet<qint64> requeued;
+    QList<TaskKey> tracked;
     for (const TaskKey &key : keys) {
+        if (m_tracker->owns(key.instanceId)) {
+            tracked << key;
+            continue;
+        }
         if (requeued.contains(key.instanceId))
             continue;
         const Instance *inst = m_book->find(key.instanceId);
@@ -834,6 +933,8 @@ void Engine::onWorkerReturned(WorkerLink *link, const QList<TaskKey> &keys, cons
         m_dispatcher->requeue(key.instanceId, why);
         requeued.insert(key.instanceId);
     }
+    if (!tracked.isEmpty())
+        m_tracker->onReturned(link, tracked, reason);
 }
 
 QList<WorkerLink *> Engine::workerLinks() const
@@ -848,7 +949,9 @@ QList<WorkerInfo> Engine::workers() const
 
 void Engine::whenFlushed(std::function<void()> fn)
 {
-    m_book->whenFlushed(std::move(fn));
+    // Task rows first: a tracked run's end reaches the book only after its tasks are stored.
+    m_tracker->whenFlushed(
+        [this, fn = std::move(fn)]() mutable { m_book->whenFlushed(std::move(fn)); });
 }
 
 int Engine::activeInstanceCount() const

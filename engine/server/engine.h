@@ -1,8 +1,10 @@
 #pragma once
 // Engine: the scheduling engine of one server — the same object in kairosd and embedded in the
 // console (local single-node mode). It owns the store thread, the job catalog, the trigger
-// scheduler, the instance book (state machine + group commit), the dispatcher and the local
-// worker, and offers the operations the admin API and the in-process client call.
+// scheduler, the instance book (state machine + group commit), the dispatcher, the task tracker
+// (BROADCAST / MAP / MAP_REDUCE runs) and the local worker, and offers the operations the admin
+// API and the in-process client call. What workers send is routed by instance: runs of tracked
+// instances go to the TaskTracker, standalone runs are applied here.
 //
 // Threading: an Engine lives on one thread (the "engine thread"; in the console this is NOT
 // the GUI thread). Every method must be called on that thread; replies are invoked on it too.
@@ -129,7 +131,11 @@ private:
     void recover(QList<Instance> nonTerminal, const QHash<qint64, qint64> &lastFires);
     void applyMisfires(const QHash<qint64, qint64> &lastFires);
     void onFires(const QList<Fire> &fires);
-    void onReports(const QList<kairos::TaskReport> &reports);
+    void onReports(WorkerLink *link, const QList<kairos::TaskReport> &reports);
+    // The tracker ended the run of a BROADCAST / MAP / MAP_REDUCE instance attempt: applied
+    // like a standalone run's terminal report.
+    void onTrackedRunFinished(qint64 instanceId, int attempt, kairos::InstanceStatus status,
+                              const QString &result, qint64 timeMs);
     void onLogs(const QList<kairos::LogLine> &lines);
     // Ends the current attempt; a retry (if the policy allows one) is due no earlier than
     // `retryNotBeforeMs` (epoch ms; a lost worker's lease must have ended first).
@@ -139,6 +145,8 @@ private:
     void onWorkerLost(WorkerLink *link, const QString &reason, qint64 retryNotBeforeMs);
     void onWorkerReturned(WorkerLink *link, const QList<kairos::TaskKey> &keys,
                           const QString &reason);
+    // Whether a DISPATCHED / RUNNING instance found at start-up was run by the task tracker.
+    bool isTrackedRun(const Instance &inst) const;
     void bindRecovered(RemoteWorkerLink *link);
     void expireRecovered();
     static Attempt attemptOf(const Instance &inst, InstanceStatus status, const QString &reason,

@@ -25,7 +25,7 @@
 // before the lost worker's lease ended; at most kMaxLossReruns times); a failed task reruns
 // dispatch.taskRetries times. Each task's final state is written once, and only a report of its
 // current run counts, so a reduce reads every subtask exactly once. When the root and every
-// task are terminal: MAP ends (SUCCEEDED when all tasks succeeded, result "N tasks: ..."),
+// task are terminal: MAP ends (SUCCEEDED when all tasks succeeded, result "N tasks succeeded"),
 // MAP_REDUCE dispatches the Reduce task, which pages through the results with `results` calls;
 // the run's outcome is the reduce's.
 //
@@ -105,8 +105,13 @@ public:
     void listTasks(qint64 instanceId, int currentAttempt, const TaskFilter &filter,
                    std::function<void(Result<QList<kairos::TaskInfo>>)> reply);
 
-    // Runs `fn` once every task write queued so far is durable (tests, shutdown).
+    // Runs `fn` once every task write queued so far is durable (tests, shutdown). Engine thread.
     void whenFlushed(std::function<void()> fn);
+
+    // While runFinished of `instanceId` is being emitted: the earliest time a new attempt of it
+    // may start (a lost worker's lease must have ended, so no zombie task runs beside the
+    // retry); 0 = no such limit. Engine thread.
+    qint64 retryNotBeforeMs(qint64 instanceId) const;
 
 signals:
     // The tracked run of this attempt has ended. Emitted once per attempt.

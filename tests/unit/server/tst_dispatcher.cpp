@@ -50,6 +50,8 @@ public:
         }
     }
     void cancel(qint64, int, const QString &) override {}
+    void cancelTasks(const QList<TaskKey> &, const QString &) override {}
+    void answer(const QList<TaskCallReply> &) override {}
 
     // Runs and ends every held task successfully.
     void finishAll()
@@ -57,10 +59,10 @@ public:
         QList<TaskReport> reports;
         const qint64 now = nowMs();
         for (const TaskKey &k : std::as_const(held)) {
-            reports << TaskReport{k.instanceId, k.attempt, k.taskId, InstanceStatus::Running,
-                                  {},           now};
             reports << TaskReport{
-                k.instanceId,         k.attempt, k.taskId, InstanceStatus::Succeeded,
+                k.instanceId, k.attempt, k.taskId, k.taskAttempt, InstanceStatus::Running, {}, now};
+            reports << TaskReport{
+                k.instanceId,         k.attempt, k.taskId, k.taskAttempt, InstanceStatus::Succeeded,
                 QStringLiteral("ok"), now};
         }
         held.clear();

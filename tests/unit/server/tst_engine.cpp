@@ -6,6 +6,8 @@
 #include <store/database.h>
 #include <store/store_thread.h>
 
+#include <QJsonDocument>
+#include <QSignalSpy>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -80,6 +82,53 @@ class TstEngine : public QObject {
         q.addBindValue(jobId);
         QVERIFY2(q.exec(), qPrintable(q.lastError().text()));
         QCOMPARE(q.numRowsAffected(), 1);
+    }
+
+    static Job rangeSumJob(const QString &name, ExecutionMode mode, int count, int taskMs = 0)
+    {
+        Job job;
+        job.name = name;
+        job.mode = mode;
+        job.processor = ProcessorKind::Container;
+        job.processorConfig =
+            QJsonObject{{QStringLiteral("ref"), QStringLiteral("builtin#range-sum")},
+                        {QStringLiteral("count"), count},
+                        {QStringLiteral("batch"), 100},
+                        {QStringLiteral("levels"), 2},
+                        {QStringLiteral("taskMs"), taskMs}};
+        return job;
+    }
+
+    static qint64 runOnce(Engine &engine, const Job &job)
+    {
+        std::optional<Result<QList<qint64>>> ran;
+        engine.runJob(job.id, {}, [&ran](Result<QList<qint64>> r) { ran.emplace(std::move(r)); });
+        if (!QTest::qWaitFor([&] { return ran.has_value(); }, 10000) || !ran->ok())
+            return 0;
+        return ran->value().first();
+    }
+
+    static Instance stateOf(Engine &engine, qint64 id)
+    {
+        std::optional<Result<InstanceDetail>> out;
+        engine.instance(id, [&out](Result<InstanceDetail> r) { out.emplace(std::move(r)); });
+        if (!QTest::qWaitFor([&] { return out.has_value(); }, 10000) || !out->ok())
+            return {};
+        return out->value().instance;
+    }
+
+    static QList<TaskInfo> tasksOf(Engine &engine, qint64 id, TaskFilter filter = {})
+    {
+        std::optional<Result<QList<TaskInfo>>> out;
+        engine.tasks(id, filter, [&out](Result<QList<TaskInfo>> r) { out.emplace(std::move(r)); });
+        if (!QTest::qWaitFor([&] { return out.has_value(); }, 10000) || !out->ok())
+            return {};
+        return out->value();
+    }
+
+    static bool finished(Engine &engine, qint64 id, int timeoutMs)
+    {
+        return QTest::qWaitFor([&] { return isTerminal(stateOf(engine, id).status); }, timeoutMs);
     }
 
 private slots:
@@ -302,6 +351,158 @@ private slots:
         const auto left = instancesOf(engine, job.id);
         QCOMPARE(left.size(), 1);
         QCOMPARE(left.first().id, ran->value().last());
+    }
+    // --- tracked runs through the local worker ------------------------------------------------
+
+    void broadcastRunsOnTheLocalWorker()
+    {
+        Engine engine(freshConfig());
+        QVERIFY(engine.start().ok());
+        QSignalSpy progress(&engine, &Engine::taskProgress);
+        Job job = echoJob(QStringLiteral("everywhere"));
+        job.mode = ExecutionMode::Broadcast;
+        job.processorConfig = QJsonObject{{QStringLiteral("message"), QStringLiteral("hi")}};
+        const qint64 id = runOnce(engine, created(engine, job));
+        QVERIFY(id > 0);
+        QVERIFY(finished(engine, id, 10000));
+        const Instance inst = stateOf(engine, id);
+        QCOMPARE(toString(inst.status), toString(InstanceStatus::Succeeded));
+        QCOMPARE(inst.result, QStringLiteral("1 of 1 workers succeeded"));
+        const QList<TaskInfo> tasks = tasksOf(engine, id);
+        QCOMPARE(tasks.size(), 1);
+        QCOMPARE(toString(tasks.first().role), toString(TaskRole::Broadcast));
+        QCOMPARE(toString(tasks.first().status), toString(InstanceStatus::Succeeded));
+        QCOMPARE(tasks.first().worker, QStringLiteral("local"));
+        QCOMPARE(tasks.first().address, QStringLiteral("local"));
+        QCOMPARE(tasks.first().result, QStringLiteral("hi"));
+        // The tasks topic saw the run end.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (const QList<QVariant> &args : std::as_const(progress)) {
+                    for (const TaskProgress &p : args.at(0).value<QList<TaskProgress>>()) {
+                        if (p.instanceId == id && p.counts.succeeded == 1 && p.counts.total == 1)
+                            return true;
+                    }
+                }
+                return false;
+            }(),
+            5000);
+    }
+
+    void mapJobsNeedAMapProcessor()
+    {
+        Engine engine(freshConfig());
+        QVERIFY(engine.start().ok());
+        Job job = echoJob(QStringLiteral("not-a-map"));
+        job.mode = ExecutionMode::Map;
+        std::optional<Result<Job>> out;
+        engine.createJob(job, [&out](Result<Job> r) { out.emplace(std::move(r)); });
+        QTRY_VERIFY_WITH_TIMEOUT(out.has_value(), 10000);
+        QVERIFY(!out->ok());
+        QVERIFY2(out->error().startsWith(QStringLiteral("processor:")), qPrintable(out->error()));
+    }
+
+    // builtin#range-sum maps 0..N-1 in two levels; its reduce fails if a number is missing or
+    // came back twice. The task list pages by id with the live state laid over the rows.
+    void mapReduceRunsEndToEnd()
+    {
+        constexpr int kCount = 3000;
+        Engine engine(freshConfig());
+        QVERIFY(engine.start().ok());
+        const Job job =
+            created(engine, rangeSumJob(QStringLiteral("sum"), ExecutionMode::MapReduce, kCount));
+        const qint64 id = runOnce(engine, job);
+        QVERIFY(finished(engine, id, 30000));
+        const Instance inst = stateOf(engine, id);
+        QCOMPARE(toString(inst.status), toString(InstanceStatus::Succeeded));
+        const QJsonObject result = QJsonDocument::fromJson(inst.result.toUtf8()).object();
+        QCOMPARE(result.value(QStringLiteral("count")).toInteger(), kCount);
+        QCOMPARE(result.value(QStringLiteral("duplicates")).toInteger(), 0);
+        QCOMPARE(result.value(QStringLiteral("missing")).toInteger(), 0);
+
+        TaskFilter page;
+        page.limit = 1000;
+        QSet<qint64> ids;
+        int reduces = 0;
+        for (;;) {
+            const QList<TaskInfo> list = tasksOf(engine, id, page);
+            for (const TaskInfo &t : list) {
+                QCOMPARE(toString(t.status), toString(InstanceStatus::Succeeded));
+                QVERIFY(!ids.contains(t.taskId));
+                ids.insert(t.taskId);
+                reduces += t.role == TaskRole::Reduce;
+            }
+            if (list.size() < page.limit)
+                break;
+            page.afterTaskId = list.last().taskId;
+        }
+        // root + 30 chunks + 3000 numbers + reduce
+        QCOMPARE(ids.size(), 1 + kCount / 100 + kCount + 1);
+        QCOMPARE(reduces, 1);
+        TaskFilter waiting;
+        waiting.statuses = {InstanceStatus::WaitingDispatch, InstanceStatus::Running};
+        QVERIFY(tasksOf(engine, id, waiting).isEmpty());
+    }
+
+    void cancelStopsATrackedRun()
+    {
+        Engine engine(freshConfig());
+        QVERIFY(engine.start().ok());
+        const Job job =
+            created(engine, rangeSumJob(QStringLiteral("slow"), ExecutionMode::Map, 2000, 60000));
+        const qint64 id = runOnce(engine, job);
+        // Leaves are running (each would take a minute) while most wait.
+        TaskFilter running;
+        running.statuses = {InstanceStatus::Running};
+        QTRY_VERIFY_WITH_TIMEOUT(tasksOf(engine, id, running).size() >= 4, 20000);
+        std::optional<Result<Instance>> canceled;
+        engine.cancelInstance(id, [&](Result<Instance> r) { canceled.emplace(std::move(r)); });
+        QTRY_VERIFY_WITH_TIMEOUT(canceled.has_value(), 10000);
+        QVERIFY(canceled->ok());
+        QVERIFY(finished(engine, id, 15000));
+        QCOMPARE(toString(stateOf(engine, id).status), toString(InstanceStatus::Canceled));
+        TaskFilter open;
+        open.statuses = {InstanceStatus::WaitingDispatch, InstanceStatus::Dispatched,
+                         InstanceStatus::Running};
+        QVERIFY(tasksOf(engine, id, open).isEmpty());
+        TaskFilter canceledTasks;
+        canceledTasks.statuses = {InstanceStatus::Canceled};
+        canceledTasks.limit = 1000;
+        QCOMPARE(tasksOf(engine, id, canceledTasks).size(), 1000);
+    }
+
+    // The server stops in the middle of a map-reduce; the next one finishes it, and the reduce
+    // still sees every number exactly once.
+    void mapReduceSurvivesARestart()
+    {
+        constexpr int kCount = 2000;
+        const EngineConfig config = freshConfig();
+        qint64 id = 0;
+        {
+            Engine engine(config);
+            QVERIFY(engine.start().ok());
+            qint64 succeeded = 0;
+            connect(&engine, &Engine::taskProgress, this,
+                    [&succeeded](const QList<TaskProgress> &events) {
+                        for (const TaskProgress &p : events)
+                            succeeded = std::max(succeeded, p.counts.succeeded);
+                    });
+            const Job job = created(engine, rangeSumJob(QStringLiteral("restarted"),
+                                                        ExecutionMode::MapReduce, kCount, 2));
+            id = runOnce(engine, job);
+            QTRY_VERIFY_WITH_TIMEOUT(succeeded >= 300, 30000);
+            QVERIFY(!isTerminal(stateOf(engine, id).status));
+        }
+        Engine engine(config);
+        QVERIFY(engine.start().ok());
+        QVERIFY(finished(engine, id, 60000));
+        const Instance inst = stateOf(engine, id);
+        QCOMPARE(toString(inst.status), toString(InstanceStatus::Succeeded));
+        const QJsonObject result = QJsonDocument::fromJson(inst.result.toUtf8()).object();
+        QCOMPARE(result.value(QStringLiteral("count")).toInteger(), kCount);
+        QCOMPARE(result.value(QStringLiteral("duplicates")).toInteger(), 0);
+        QCOMPARE(result.value(QStringLiteral("missing")).toInteger(), 0);
+        QCOMPARE(result.value(QStringLiteral("failed")).toInteger(), 0);
     }
 };
 
