@@ -64,6 +64,7 @@ private:
     Status instanceList();
     Status instanceCall(const QString &method, View view);
     Status instanceLogs();
+    Status instanceTasks();
     Status cronNext();
     Status appCall(const QString &method, View view);
     Status listCall(const QString &method, View view);
@@ -145,6 +146,8 @@ Status CommandParser::run(const QString &command)
         return instanceCall(QStringLiteral("instance.retry"), View::Instance);
     if (command == QLatin1String("instance logs"))
         return instanceLogs();
+    if (command == QLatin1String("instance tasks"))
+        return instanceTasks();
     if (command == QLatin1String("cron next"))
         return cronNext();
     if (command == QLatin1String("app create"))
@@ -348,6 +351,62 @@ Status CommandParser::instanceLogs()
     return {};
 }
 
+Status CommandParser::instanceTasks()
+{
+    if (Status s = positionals({QStringLiteral("ID")}); !s.ok())
+        return s;
+    auto id = instanceId();
+    if (!id.ok())
+        return makeError(id.error());
+    QJsonObject params{{QStringLiteral("id"), *id}};
+    if (m_args.has(QStringLiteral("status"))) {
+        // The states a task passes through; WAITING_WORKER and SKIPPED are the instance's only.
+        const QStringList taskStates{
+            QStringLiteral("WAITING_DISPATCH"), QStringLiteral("DISPATCHED"),
+            QStringLiteral("RUNNING"),          QStringLiteral("SUCCEEDED"),
+            QStringLiteral("FAILED"),           QStringLiteral("TIMED_OUT"),
+            QStringLiteral("CANCELED")};
+        QJsonArray statuses;
+        const QStringList names =
+            m_args.value(QStringLiteral("status")).split(u',', Qt::SkipEmptyParts);
+        for (const QString &name : names) {
+            const auto status = instanceStatusFromString(name.trimmed());
+            if (!status || !taskStates.contains(toString(*status))) {
+                return makeError(QStringLiteral("--status: unknown task state \"%1\"; expected "
+                                                "one of %2")
+                                     .arg(name.trimmed(), taskStates.join(QStringLiteral(", "))));
+            }
+            statuses.append(toString(*status));
+        }
+        if (statuses.isEmpty())
+            return makeError(QStringLiteral("--status: expected one or more states such as "
+                                            "FAILED,TIMED_OUT"));
+        params[QStringLiteral("status")] = statuses;
+    }
+    if (m_args.has(QStringLiteral("after"))) {
+        auto n = readInteger(QStringLiteral("--after"), m_args.value(QStringLiteral("after")), 0,
+                             kMaxId);
+        if (!n.ok())
+            return makeError(n.error());
+        params[QStringLiteral("after")] = *n;
+    }
+    m_action.allPages = m_args.has(QStringLiteral("all"));
+    if (m_args.has(QStringLiteral("limit"))) {
+        auto n =
+            readInteger(QStringLiteral("--limit"), m_args.value(QStringLiteral("limit")), 1, 1000);
+        if (!n.ok())
+            return makeError(n.error());
+        params[QStringLiteral("limit")] = *n;
+    } else if (m_action.allPages) {
+        params[QStringLiteral("limit")] = 1000; // the largest page: fewest round trips
+    }
+    m_action.kind = ActionKind::InstanceTasks;
+    m_action.method = QStringLiteral("instance.tasks");
+    m_action.instanceId = *id;
+    m_action.params = params;
+    return {};
+}
+
 Status CommandParser::appCall(const QString &method, View view)
 {
     if (Status s = positionals({QStringLiteral("NAME")}); !s.ok())
@@ -425,6 +484,8 @@ QList<OptionSpec> commandSpecs(const QString &command)
                 opt("before", "ID")};
     if (command == QLatin1String("instance logs"))
         return {opt("follow")};
+    if (command == QLatin1String("instance tasks"))
+        return {opt("status", "S"), opt("after", "K"), opt("limit", "N"), opt("all")};
     if (command == QLatin1String("cron next"))
         return {opt("tz", "ZONE"), opt("from", "EPOCH_MS"), opt("count", "N"), opt("batch")};
     return {};

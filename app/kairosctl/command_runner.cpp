@@ -83,6 +83,8 @@ void CommandRunner::begin()
         return listInstances();
     case ActionKind::InstanceLogs:
         return showLogs();
+    case ActionKind::InstanceTasks:
+        return listTasks(m_action.params);
     default:
         // Local actions never reach a runner; main() handles them without a connection.
         return fail(2, tr("this command does not talk to a server"));
@@ -375,6 +377,67 @@ void CommandRunner::listInstances()
              params[QStringLiteral("jobId")] = job.value(QStringLiteral("id")).toInteger();
              list(params);
          });
+}
+
+// --- instance tasks [--all] ---------------------------------------------------------------
+//
+// instance.tasks answers a page by task id and `next`: the id to continue after, or 0 on the
+// last page. With --all the pages are read one after the other; the table is printed as each
+// arrives (a map run may have a million tasks), JSON is one document at the end.
+
+void CommandRunner::listTasks(QJsonObject params)
+{
+    call(m_action.method, params,
+         [this, params](const QJsonObject &reply) { onTaskPage(params, reply); });
+}
+
+void CommandRunner::onTaskPage(const QJsonObject &params, const QJsonObject &reply)
+{
+    const QJsonArray tasks = reply.value(QStringLiteral("tasks")).toArray();
+    const qint64 after = params.value(QStringLiteral("after")).toInteger();
+    const qint64 next = reply.value(QStringLiteral("next")).toInteger();
+    m_taskRows += tasks.size();
+    if (!m_action.allPages) {
+        if (m_options.json) {
+            printJson(reply);
+            return finish(0);
+        }
+        m_out << taskTable(tasks);
+    } else if (m_options.json) {
+        for (const QJsonValue &t : tasks)
+            m_collectedTasks.append(t);
+    } else {
+        m_out << taskTablePage(tasks, m_taskWidths);
+        m_out.flush();
+    }
+
+    const bool more = next > 0 && !tasks.isEmpty();
+    if (m_action.allPages && more) {
+        if (next <= after) {
+            // Never loop for ever on a server that does not move on.
+            return fail(kExitServerError, tr("instance.tasks: the page after task %1 continues "
+                                             "at task %2, which does not move on")
+                                              .arg(after)
+                                              .arg(next));
+        }
+        QJsonObject nextPage = params;
+        nextPage[QStringLiteral("after")] = next;
+        return listTasks(nextPage);
+    }
+    if (m_action.allPages && m_options.json) {
+        printJson({{QStringLiteral("tasks"), m_collectedTasks}, {QStringLiteral("next"), 0}});
+        return finish(0);
+    }
+    // The notes go to stderr, so the table on stdout stays a table.
+    m_out.flush();
+    if (more && !m_action.allPages)
+        m_err << tr("(more: add --after %1, or --all)").arg(next) << '\n';
+    if (m_taskRows == 0 && after == 0 && !params.contains(QStringLiteral("status")))
+        m_err << tr("(instance %1 has no tasks: a STANDALONE run has none, and a run not "
+                    "dispatched yet has none yet)")
+                     .arg(m_action.instanceId)
+              << '\n';
+    finish(0);
 }
 
 // --- instance logs [--follow] --------------------------------------------------------------

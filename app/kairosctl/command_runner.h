@@ -2,10 +2,11 @@
 // CommandRunner: carries out one server command of kairosctl over a Client — waits for the link,
 // makes the admin calls, prints the replies (tables or JSON) and reports the exit code once.
 // The long-running commands live here too: `job run --wait` (the "instances" events plus a
-// slow instance.get poll as a safety net, with an optional deadline) and `instance logs
-// --follow` (the "logs" events for that instance plus instance.logs pages with afterSeq, so no
-// line is missed or printed twice, until the instance has ended). It talks only to the Client
-// interface, so tests drive it with a scripted client and no server.
+// slow instance.get poll as a safety net, with an optional deadline), `instance tasks --all` (every
+// page of instance.tasks, the table streamed a page at a time) and `instance logs --follow` (the
+// "logs" events for that instance plus instance.logs pages with afterSeq, so no line is missed or
+// printed twice, until the instance has ended). It talks only to the Client interface, so tests
+// drive it with a scripted client and no server.
 //
 // Threading: create, start and destroy on the Client's thread (the main thread); it uses that
 // thread's event loop and never blocks.
@@ -79,6 +80,10 @@ private:
     // instance list
     void listInstances();
 
+    // instance tasks [--all]
+    void listTasks(QJsonObject params);
+    void onTaskPage(const QJsonObject &params, const QJsonObject &reply);
+
     // instance logs [--follow]
     void showLogs();
     void fetchLogs();
@@ -117,6 +122,11 @@ private:
     bool m_statusPollInFlight = false;
     QList<QJsonObject> m_bufferedLines; // event lines that arrived during a fetch
     QJsonArray m_collectedLines;        // --json without --follow
+
+    // instance tasks --all
+    QList<qsizetype> m_taskWidths; // the table's column widths so far (empty: header not out)
+    qint64 m_taskRows = 0;
+    QJsonArray m_collectedTasks; // --json
 };
 
 } // namespace kairos::cli

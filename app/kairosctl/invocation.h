@@ -38,14 +38,15 @@ enum class View {
 };
 
 enum class ActionKind {
-    Help,         // print `text` on stdout, exit 0
-    Version,      // print the version, exit 0
-    Call,         // one admin `method` with `params`, printed per `view`
-    RunJob,       // job.run, optionally waiting for the instances to end
-    InstanceList, // instance.list, resolving `jobName` to an id first when given
-    InstanceLogs, // instance.get + instance.logs pages, optionally following new lines
-    CronNext,     // local: next fire times of an expression (no server)
-    CronBatch,    // local: the `cron next --batch` line protocol on stdin/stdout (no server)
+    Help,          // print `text` on stdout, exit 0
+    Version,       // print the version, exit 0
+    Call,          // one admin `method` with `params`, printed per `view`
+    RunJob,        // job.run, optionally waiting for the instances to end
+    InstanceList,  // instance.list, resolving `jobName` to an id first when given
+    InstanceLogs,  // instance.get + instance.logs pages, optionally following new lines
+    InstanceTasks, // instance.tasks, one page or (allPages) every page
+    CronNext,      // local: next fire times of an expression (no server)
+    CronBatch,     // local: the `cron next --batch` line protocol on stdin/stdout (no server)
 };
 
 struct Action {
@@ -60,6 +61,7 @@ struct Action {
     QString jobName;       // InstanceList --job NAME, resolved with job.get first
     qint64 instanceId = 0; // InstanceLogs
     bool follow = false;   // InstanceLogs --follow
+    bool allPages = false; // InstanceTasks --all
 
     QString cronExpression;       // CronNext
     QString timeZone;             // CronNext; empty = the system zone

@@ -78,6 +78,9 @@ QList<OptionSpec> jobOptionSpecs()
         {QStringLiteral("max-instances"), QStringLiteral("N")},
         {QStringLiteral("misfire"), QStringLiteral("POLICY")},
         {QStringLiteral("disabled"), QString()},
+        {QStringLiteral("mode"), QStringLiteral("MODE")},
+        {QStringLiteral("max-workers"), QStringLiteral("N")},
+        {QStringLiteral("task-retries"), QStringLiteral("N")},
     };
 }
 
@@ -108,6 +111,15 @@ Result<QJsonObject> jobFieldsFromFlags(const ParsedArgs &args, bool requireCompl
         job[QStringLiteral("params")] = args.value(QStringLiteral("params"));
     if (args.has(QStringLiteral("disabled")))
         job[QStringLiteral("enabled")] = false;
+    if (args.has(QStringLiteral("mode"))) {
+        const auto mode = executionModeFromString(args.value(QStringLiteral("mode")).trimmed());
+        if (!mode) {
+            return makeError(QStringLiteral("--mode: expected standalone, broadcast, map or "
+                                            "map-reduce, got \"%1\"")
+                                 .arg(args.value(QStringLiteral("mode"))));
+        }
+        job[QStringLiteral("mode")] = toString(*mode);
+    }
 
     // Timing.
     QJsonObject timing;
@@ -189,6 +201,28 @@ Result<QJsonObject> jobFieldsFromFlags(const ParsedArgs &args, bool requireCompl
     }
     if (!limits.isEmpty())
         job[QStringLiteral("limits")] = limits;
+
+    // Dispatch: the bounds are the job document's (jobFromJson), so a flag fails here, before
+    // a round trip, with the same range the server would name.
+    struct DispatchFlag {
+        const char *flag;
+        const char *field;
+        qint64 max;
+    };
+    constexpr DispatchFlag kDispatch[] = {{"max-workers", "maxWorkers", 100000},
+                                          {"task-retries", "taskRetries", 100}};
+    QJsonObject dispatch;
+    for (const DispatchFlag &d : kDispatch) {
+        const QString flag = QLatin1String(d.flag);
+        if (!args.has(flag))
+            continue;
+        auto n = readInteger(QStringLiteral("--") + flag, args.value(flag), 0, d.max);
+        if (!n.ok())
+            return makeError(n.error());
+        dispatch[QLatin1String(d.field)] = *n;
+    }
+    if (!dispatch.isEmpty())
+        job[QStringLiteral("dispatch")] = dispatch;
     return job;
 }
 

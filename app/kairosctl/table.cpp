@@ -35,14 +35,25 @@ void Table::addRow(QStringList cells)
     m_rows << cells;
 }
 
-QString Table::toString() const
+void Table::setMinimumWidths(const QList<qsizetype> &widths)
+{
+    m_minimum = widths;
+}
+
+QList<qsizetype> Table::columnWidths() const
 {
     QList<qsizetype> widths(m_headers.size(), 0);
     for (qsizetype c = 0; c < m_headers.size(); ++c) {
-        widths[c] = m_headers.at(c).size();
+        widths[c] = std::max(m_headers.at(c).size(), m_minimum.value(c, 0));
         for (const QStringList &row : m_rows)
             widths[c] = std::max(widths[c], row.at(c).size());
     }
+    return widths;
+}
+
+QString Table::toString(bool withHeader) const
+{
+    const QList<qsizetype> widths = columnWidths();
     auto line = [&](const QStringList &cells) {
         QString out;
         for (qsizetype c = 0; c < cells.size(); ++c) {
@@ -59,7 +70,7 @@ QString Table::toString() const
             out.chop(1);
         return out + u'\n';
     };
-    QString out = line(m_headers);
+    QString out = withHeader ? line(m_headers) : QString();
     for (const QStringList &row : m_rows)
         out += line(row);
     return out;

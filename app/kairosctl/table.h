@@ -19,12 +19,18 @@ public:
     // Missing cells are blank; extra cells are dropped.
     void addRow(QStringList cells);
     int rowCount() const { return int(m_rows.size()); }
-    // Every line ends with '\n'.
-    QString toString() const;
+    // Columns are at least this wide (a table printed in pages keeps the widths of the pages
+    // before, so they line up unless a later page holds a wider value).
+    void setMinimumWidths(const QList<qsizetype> &widths);
+    // The width of each column: its widest cell, header and minimum included.
+    QList<qsizetype> columnWidths() const;
+    // Every line ends with '\n'. Without the header: only the rows (a later page).
+    QString toString(bool withHeader = true) const;
 
 private:
     QStringList m_headers;
     QList<bool> m_right;
+    QList<qsizetype> m_minimum;
     QList<QStringList> m_rows;
 };
 

@@ -33,7 +33,13 @@ const char kJobOptions[] =
     "  --retry-backoff MS     delay before the first retry, doubled per retry (default 1000)\n"
     "  --max-instances N      runs of the job at the same time (0 = unlimited); a run\n"
     "                         started at the limit is recorded as SKIPPED\n"
-    "  --disabled             create the job disabled / disable it\n";
+    "  --disabled             create the job disabled / disable it\n"
+    "  --mode MODE            standalone (default), broadcast (once on every live worker),\n"
+    "                         map or map-reduce (an SDK processor splits the run into tasks);\n"
+    "                         see docs/execution-modes.md\n"
+    "  --max-workers N        broadcast / map: at most N workers (0 = every one that fits)\n"
+    "  --task-retries N       broadcast / map: extra runs of a task whose processor failed\n"
+    "                         (0 to 100, default 0)\n";
 
 const CommandHelp kCommands[] = {
     {"job create", "(--file F | --name N TIMING PROCESSOR [OPTIONS])",
@@ -67,6 +73,17 @@ const CommandHelp kCommands[] = {
     {"instance show", "ID", "show one run and its attempts", ""},
     {"instance logs", "ID [--follow]", "print the log lines of a run",
      "  --follow               keep printing new lines until the run has ended\n"},
+    {"instance tasks", "ID [--status S[,S]] [--after K] [--limit N] [--all]",
+     "list the tasks of a BROADCAST, MAP or MAP_REDUCE run, by task id",
+     "  --status S[,S]         only tasks in these states (WAITING_DISPATCH, DISPATCHED,\n"
+     "                         RUNNING, SUCCEEDED, FAILED, TIMED_OUT, CANCELED)\n"
+     "  --after K              only tasks with an id above K (the next page)\n"
+     "  --limit N              at most N tasks per page (default 100, at most 1000)\n"
+     "  --all                  every page, one after the other (pages of 1000 unless --limit)\n"
+     "Columns: RUNS is how often the task was sent to a worker (failovers and retries add\n"
+     "one each); WORKER and ADDRESS are where it ran last (a broadcast task keeps its worker\n"
+     "for ever); RESULT is the first line of its result or of why it failed. A STANDALONE run\n"
+     "has no tasks. See docs/execution-modes.md.\n"},
     {"instance cancel", "ID", "cancel a run that has not ended", ""},
     {"instance retry", "ID", "run a FAILED, TIMED_OUT or CANCELED run again (a new attempt)", ""},
     {"app create", "NAME",

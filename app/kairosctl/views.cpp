@@ -114,6 +114,13 @@ QString jobDetail(const QJsonObject &job, const QTimeZone &zone)
     if (!targets.isEmpty())
         strategy += u' ' + valueText(targets);
     p.append({QStringLiteral("dispatch"), strategy});
+    if (text(job, "mode") != QLatin1String("STANDALONE") && !text(job, "mode").isEmpty()) {
+        const qint64 maxWorkers = number(dispatch, "maxWorkers");
+        p.append({QStringLiteral("max workers"),
+                  maxWorkers == 0 ? QStringLiteral("all that fit") : QString::number(maxWorkers)});
+        p.append(
+            {QStringLiteral("task retries"), QString::number(number(dispatch, "taskRetries"))});
+    }
     const qint64 maxInstances = number(limits, "maxConcurrentInstances");
     p.append({QStringLiteral("max instances"),
               maxInstances == 0 ? QStringLiteral("unlimited") : QString::number(maxInstances)});
@@ -227,8 +234,66 @@ QString instanceDetail(const QJsonObject &reply, const QTimeZone &zone)
 
 QString logLineText(const QJsonObject &line, const QTimeZone &zone)
 {
-    return QStringLiteral("%1 %2 %3\n")
-        .arg(formatTime(number(line, "timeMs"), zone), text(line, "stream"), text(line, "text"));
+    const qint64 task = number(line, "task");
+    return QStringLiteral("%1 %2 %3%4\n")
+        .arg(formatTime(number(line, "timeMs"), zone), text(line, "stream"),
+             task > 0 ? QStringLiteral("[task %1] ").arg(task) : QString(), text(line, "text"));
+}
+
+QString firstLine(const QString &text, int maxChars)
+{
+    const QString trimmed = text.trimmed();
+    qsizetype end = trimmed.indexOf(u'\n');
+    QString line = (end < 0 ? trimmed : trimmed.left(end)).trimmed();
+    const bool more = end >= 0;
+    if (line.size() > maxChars)
+        return line.left(std::max(0, maxChars - 3)) + QStringLiteral("...");
+    if (more)
+        line += QStringLiteral(" ...");
+    return line;
+}
+
+namespace {
+
+Table taskTableOf(const QJsonArray &tasks, const QList<qsizetype> &minimumWidths)
+{
+    Table t({QStringLiteral("TASK"), QStringLiteral("NAME"), QStringLiteral("ROLE"),
+             QStringLiteral("STATUS"), QStringLiteral("RUNS"), QStringLiteral("WORKER"),
+             QStringLiteral("ADDRESS"), QStringLiteral("RESULT")});
+    t.alignRight(0);
+    t.alignRight(4);
+    t.setMinimumWidths(minimumWidths);
+    const QString none = QStringLiteral("-");
+    for (const QJsonValue &v : tasks) {
+        const QJsonObject task = v.toObject();
+        const QString worker = text(task, "worker");
+        const QString address = text(task, "address");
+        t.addRow({QString::number(number(task, "task")), text(task, "name"), text(task, "role"),
+                  text(task, "status"), QString::number(number(task, "runs")),
+                  worker.isEmpty() ? none : worker, address.isEmpty() ? none : address,
+                  firstLine(text(task, "result"), kTaskResultWidth)});
+    }
+    return t;
+}
+
+} // namespace
+
+QString taskTablePage(const QJsonArray &tasks, QList<qsizetype> &widths)
+{
+    const bool firstPage = widths.isEmpty();
+    if (firstPage) {
+        // ROLE and STATUS have known longest values (POST_PROCESS, WAITING_DISPATCH): give them
+        // that width from the start, so later pages line up in those columns at least.
+        widths = {0, 0, qsizetype(12), qsizetype(16)};
+    }
+    const Table t = taskTableOf(tasks, widths);
+    widths = t.columnWidths();
+    return t.toString(firstPage);
+}
+
+QString taskTable(const QJsonArray &tasks)
+{
+    return taskTableOf(tasks, {}).toString();
 }
 
 QString serverInfo(const QJsonObject &info, const QTimeZone &zone)

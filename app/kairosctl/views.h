@@ -31,8 +31,21 @@ QString instanceTable(const QJsonArray &instances, const QTimeZone &zone);
 // An instance.get reply ({instance, attempts}): the fields, then the attempts table.
 QString instanceDetail(const QJsonObject &reply, const QTimeZone &zone);
 
-// "<local time> <OUT|ERR|SYS> <text>" (instance logs).
+// "<local time> <OUT|ERR|SYS> <text>" (instance logs); a line a task of a broadcast or map run
+// logged reads "<local time> <stream> [task N] <text>".
 QString logLineText(const QJsonObject &line, const QTimeZone &zone);
+
+// TASK NAME ROLE STATUS RUNS WORKER ADDRESS RESULT (instance tasks), the task JSON of
+// taskInfoToJson(); RESULT is the result's first line, at most kTaskResultWidth characters.
+constexpr int kTaskResultWidth = 60;
+QString taskTable(const QJsonArray &tasks);
+// The same table a page at a time (instance tasks --all, which may list a million tasks without
+// holding them): `widths` is empty before the first page, which prints the header, and carries
+// the column widths on to the next page.
+QString taskTablePage(const QJsonArray &tasks, QList<qsizetype> &widths);
+// A result text as one table cell: its first line, cut to `maxChars` with "..." when longer or
+// when more lines follow.
+QString firstLine(const QString &text, int maxChars);
 
 QString serverInfo(const QJsonObject &info, const QTimeZone &zone);
 

@@ -10,6 +10,7 @@
 #include <core/instance.h>
 #include <core/job.h>
 #include <core/result.h>
+#include <core/task_info.h>
 
 #include <QJsonObject>
 #include <QObject>
@@ -32,7 +33,8 @@ public:
     // callback touches) is destroyed first; then it does not run at all.
     virtual void call(const QString &method, const QJsonObject &params, QObject *context,
                       Reply reply) = 0;
-    // Asks for events: topics "instances", "jobs", "logs" (optionally only one instance's logs).
+    // Asks for events: topics "instances", "jobs", "logs" (optionally only one instance's logs),
+    // "tasks" (task progress of broadcast / map runs).
     virtual void subscribe(const QStringList &topics, qint64 logsOfInstance = 0) = 0;
 
     virtual LinkState linkState() const = 0;
@@ -45,6 +47,10 @@ signals:
     void logsAppended(const QList<kairos::LogLine> &lines);
     void jobChanged(const kairos::Job &job);
     void jobRemoved(qint64 jobId);
+    // Task progress of BROADCAST / MAP / MAP_REDUCE runs (topic "tasks"): per instance attempt
+    // the counts by state and up to TaskProgress::kMaxChangedPerEvent changed rows; `truncated`
+    // means more rows changed than were sent (re-read a page with `instance.tasks`).
+    void taskProgress(const QList<kairos::TaskProgress> &events);
 };
 
 } // namespace kairos::client

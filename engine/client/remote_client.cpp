@@ -165,6 +165,12 @@ void RemoteClient::onEvent(const QString &topic, const QCborValue &data)
             emit jobChanged(*job);
     } else if (topic == QLatin1String("jobRemoved")) {
         emit jobRemoved(o.value(QStringLiteral("id")).toInteger());
+    } else if (topic == QLatin1String("tasks")) {
+        QList<TaskProgress> events;
+        for (const QJsonValue &v : o.value(QStringLiteral("events")).toArray())
+            events << taskProgressFromJson(v.toObject());
+        if (!events.isEmpty())
+            emit taskProgress(events);
     }
 }
 

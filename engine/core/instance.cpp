@@ -106,9 +106,13 @@ Attempt attemptFromJson(const QJsonObject &o)
 QJsonObject logLineToJson(const LogLine &l)
 {
     return QJsonObject{
-        {QStringLiteral("instanceId"), l.instanceId},   {QStringLiteral("seq"), l.seq},
-        {QStringLiteral("attempt"), l.attempt},         {QStringLiteral("timeMs"), l.timeMs},
-        {QStringLiteral("stream"), toString(l.stream)}, {QStringLiteral("text"), l.text},
+        {QStringLiteral("instanceId"), l.instanceId},
+        {QStringLiteral("seq"), l.seq},
+        {QStringLiteral("attempt"), l.attempt},
+        {QStringLiteral("task"), l.taskId},
+        {QStringLiteral("timeMs"), l.timeMs},
+        {QStringLiteral("stream"), toString(l.stream)},
+        {QStringLiteral("text"), l.text},
     };
 }
 
@@ -118,6 +122,7 @@ LogLine logLineFromJson(const QJsonObject &o)
     l.instanceId = o[QStringLiteral("instanceId")].toInteger();
     l.seq = o[QStringLiteral("seq")].toInteger();
     l.attempt = o[QStringLiteral("attempt")].toInt(1);
+    l.taskId = o[QStringLiteral("task")].toInteger(); // absent from servers before issue 4: 0
     l.timeMs = o[QStringLiteral("timeMs")].toInteger();
     l.stream = logStreamFromString(o[QStringLiteral("stream")].toString());
     l.text = o[QStringLiteral("text")].toString();

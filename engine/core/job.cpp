@@ -142,7 +142,8 @@ QJsonObject jobToJson(const Job &job)
                      {QStringLiteral("targets"), QJsonArray::fromStringList(job.dispatch.targets)},
                      {QStringLiteral("maxWorkers"), job.dispatch.maxWorkers},
                      {QStringLiteral("minFreeMemoryMb"), job.dispatch.minFreeMemoryMb},
-                     {QStringLiteral("minFreeDiskMb"), job.dispatch.minFreeDiskMb}}},
+                     {QStringLiteral("minFreeDiskMb"), job.dispatch.minFreeDiskMb},
+                     {QStringLiteral("taskRetries"), job.dispatch.taskRetryCount}}},
         {QStringLiteral("limits"),
          QJsonObject{{QStringLiteral("maxConcurrentInstances"), job.maxConcurrentInstances},
                      {QStringLiteral("retryCount"), job.retryCount},
@@ -202,6 +203,8 @@ Result<Job> applyJobPatch(const Job &base, const QJsonObject &json)
     d.integer(QStringLiteral("maxWorkers"), job.dispatch.maxWorkers, 0, 100000);
     d.integer(QStringLiteral("minFreeMemoryMb"), job.dispatch.minFreeMemoryMb, 0, kMaxInt);
     d.integer(QStringLiteral("minFreeDiskMb"), job.dispatch.minFreeDiskMb, 0, kMaxInt);
+    // Per-task reruns multiply with a map run's task count, so the ceiling is kept low.
+    d.integer(QStringLiteral("taskRetries"), job.dispatch.taskRetryCount, 0, 100);
 
     const QJsonObject limits = top.object(QStringLiteral("limits"));
     FieldReader l(limits, QStringLiteral("limits"), &error);

@@ -9,6 +9,9 @@
 #include <QCoreApplication>
 #include <QJsonArray>
 
+#include <cmath>
+#include <limits>
+
 namespace kairos::server {
 namespace {
 
@@ -42,9 +45,10 @@ QStringList AdminApi::methods()
             QStringLiteral("job.disable"),     QStringLiteral("job.delete"),
             QStringLiteral("job.run"),         QStringLiteral("instance.list"),
             QStringLiteral("instance.get"),    QStringLiteral("instance.logs"),
-            QStringLiteral("instance.cancel"), QStringLiteral("instance.retry"),
-            QStringLiteral("worker.list"),     QStringLiteral("app.list"),
-            QStringLiteral("app.create"),      QStringLiteral("app.rotateSecret")};
+            QStringLiteral("instance.tasks"),  QStringLiteral("instance.cancel"),
+            QStringLiteral("instance.retry"),  QStringLiteral("worker.list"),
+            QStringLiteral("app.list"),        QStringLiteral("app.create"),
+            QStringLiteral("app.rotateSecret")};
 }
 
 Result<Job> AdminApi::resolveJob(const QJsonObject &params) const
@@ -104,6 +108,79 @@ QJsonObject instanceFilterToJson(const InstanceFilter &f)
         o[QStringLiteral("beforeId")] = f.beforeId;
     o[QStringLiteral("limit")] = f.limit;
     return o;
+}
+
+QStringList taskStatusNames()
+{
+    QStringList names;
+    for (InstanceStatus s :
+         {InstanceStatus::WaitingDispatch, InstanceStatus::Dispatched, InstanceStatus::Running,
+          InstanceStatus::Succeeded, InstanceStatus::Failed, InstanceStatus::TimedOut,
+          InstanceStatus::Canceled})
+        names << toString(s);
+    return names;
+}
+
+Result<TaskFilter> taskFilterFromJson(const QJsonObject &p)
+{
+    TaskFilter f;
+    // A whole number in [min, max] when present; the error names the field.
+    auto whole = [&p](const char *key, qint64 min, qint64 max, auto &out) -> Status {
+        const QJsonValue v = p.value(QLatin1String(key));
+        if (v.isUndefined() || v.isNull())
+            return {};
+        const double d = v.toDouble();
+        if (!v.isDouble() || d != std::trunc(d) || std::fabs(d) > 9007199254740992.0)
+            return makeError(tr("%1: expected a whole number").arg(QLatin1String(key)));
+        const qint64 n = qint64(d);
+        if (n < min && max == std::numeric_limits<qint64>::max())
+            return makeError(
+                tr("%1: expected %2 or more, got %3").arg(QLatin1String(key)).arg(min).arg(n));
+        if (n < min || n > max)
+            return makeError(
+                tr("%1: %2 is outside %3-%4").arg(QLatin1String(key)).arg(n).arg(min).arg(max));
+        out = static_cast<std::remove_reference_t<decltype(out)>>(n);
+        return {};
+    };
+    if (Status s = whole("attempt", 0, 1000000, f.attempt); !s.ok())
+        return makeError(s.error());
+    if (Status s = whole("after", 0, std::numeric_limits<qint64>::max(), f.afterTaskId); !s.ok())
+        return makeError(s.error());
+    if (Status s = whole("limit", 1, 1000, f.limit); !s.ok())
+        return makeError(s.error());
+
+    const QJsonValue status = p.value(QStringLiteral("status"));
+    const QStringList allowed = taskStatusNames();
+    auto addStatus = [&](const QJsonValue &v) -> Status {
+        const auto s = v.isString() ? instanceStatusFromString(v.toString()) : std::nullopt;
+        if (!s || !allowed.contains(toString(*s))) {
+            return makeError(
+                tr("status: unknown task state %1; expected one of %2")
+                    .arg(v.isString() ? u'"' + v.toString() + u'"' : tr("(not a string)"),
+                         allowed.join(u", ")));
+        }
+        if (!f.statuses.contains(*s))
+            f.statuses << *s;
+        return {};
+    };
+    if (status.isArray()) {
+        for (const QJsonValue &v : status.toArray()) {
+            if (Status s = addStatus(v); !s.ok())
+                return makeError(s.error());
+        }
+    } else if (status.isString()) {
+        // One state alone needs no list.
+        if (Status s = addStatus(status); !s.ok())
+            return makeError(s.error());
+    } else if (!status.isUndefined() && !status.isNull()) {
+        return makeError(tr("status: expected a list of task states such as [\"FAILED\"]"));
+    }
+    return f;
+}
+
+QJsonObject AdminApi::tasksEvent(const QList<TaskProgress> &events)
+{
+    return {{QStringLiteral("events"), toArray(events, taskProgressToJson)}};
 }
 
 QJsonObject AdminApi::instancesEvent(const QList<Instance> &instances)
@@ -241,6 +318,22 @@ void AdminApi::handle(const QString &method, const QJsonObject &params, Done don
                                        return done(makeError(lines.error()));
                                    done(logsEvent(*lines));
                                });
+        }
+        if (method == QLatin1String("instance.tasks")) {
+            auto filter = taskFilterFromJson(params);
+            if (!filter.ok())
+                return done(makeError(filter.error()));
+            const int limit = filter->limit;
+            return engine.tasks(id, *filter, [done, limit](Result<QList<TaskInfo>> tasks) {
+                if (!tasks.ok())
+                    return done(makeError(tasks.error()));
+                // A full page may have a next one: `next` is where it starts (after=next); a
+                // short page is the last, so a reader pages without a final empty call.
+                const qint64 next =
+                    tasks->size() >= limit && !tasks->isEmpty() ? tasks->last().taskId : 0;
+                done(QJsonObject{{QStringLiteral("tasks"), toArray(*tasks, taskInfoToJson)},
+                                 {QStringLiteral("next"), next}});
+            });
         }
         if (method == QLatin1String("instance.cancel"))
             return engine.cancelInstance(id, instanceReply);

@@ -35,6 +35,8 @@ public:
     static QJsonObject instancesEvent(const QList<Instance> &instances);
     static QJsonObject logsEvent(const QList<LogLine> &lines);
     static QJsonObject jobEvent(const Job &job);
+    // The `tasks` topic: {events: [TaskProgress]}.
+    static QJsonObject tasksEvent(const QList<TaskProgress> &events);
 
 private:
     Result<Job> resolveJob(const QJsonObject &params) const;
@@ -48,5 +50,11 @@ private:
 // Reads an InstanceFilter from request params, naming bad fields.
 Result<InstanceFilter> instanceFilterFromJson(const QJsonObject &params);
 QJsonObject instanceFilterToJson(const InstanceFilter &filter);
+
+// Reads the paging and filter params of `instance.tasks` ({attempt?, status?: [STATE],
+// after?, limit? (1-1000, default 100)}), naming bad fields: "limit: 5000 is outside 1-1000".
+Result<TaskFilter> taskFilterFromJson(const QJsonObject &params);
+// The states a task can be in, in the order of its life (WAITING_DISPATCH ... CANCELED).
+QStringList taskStatusNames();
 
 } // namespace kairos::server

@@ -23,6 +23,45 @@ QJsonObject toJson(const QCborMap &m)
 
 } // namespace
 
+void TaskProgressBuffer::add(const QList<TaskProgress> &events)
+{
+    for (const TaskProgress &event : events) {
+        const Key key{event.instanceId, event.attempt};
+        auto it = m_entries.find(key);
+        if (it == m_entries.end()) {
+            m_order << key;
+            it = m_entries.insert(key, Entry{});
+            it->progress.instanceId = event.instanceId;
+            it->progress.attempt = event.attempt;
+        }
+        TaskProgress &merged = it->progress;
+        merged.counts = event.counts; // counts are absolute: the newest wins
+        merged.truncated = merged.truncated || event.truncated;
+        for (const TaskInfo &row : event.changed) {
+            const auto known = it->rowOfTask.constFind(row.taskId);
+            if (known != it->rowOfTask.cend()) {
+                merged.changed[*known] = row;
+            } else if (merged.changed.size() < TaskProgress::kMaxChangedPerEvent) {
+                it->rowOfTask.insert(row.taskId, merged.changed.size());
+                merged.changed << row;
+            } else {
+                merged.truncated = true;
+            }
+        }
+    }
+}
+
+QList<TaskProgress> TaskProgressBuffer::take()
+{
+    QList<TaskProgress> out;
+    out.reserve(m_order.size());
+    for (const Key &key : std::as_const(m_order))
+        out << m_entries.value(key).progress;
+    m_order.clear();
+    m_entries.clear();
+    return out;
+}
+
 AdminService::AdminService(Engine &engine, std::shared_ptr<CredentialCache> credentials,
                            QObject *parent)
     : QObject(parent)
@@ -36,6 +75,7 @@ AdminService::AdminService(Engine &engine, std::shared_ptr<CredentialCache> cred
     connect(&m_engine, &Engine::instancesChanged, this, &AdminService::onInstances);
     connect(&m_engine, &Engine::logsAppended, this, &AdminService::onLogs);
     connect(&m_engine, &Engine::workersChanged, this, &AdminService::onWorkers);
+    connect(&m_engine, &Engine::taskProgress, this, &AdminService::onTaskProgress);
     connect(&m_engine, &Engine::jobChanged, this, [this](const Job &job) {
         for (Subscriber &s : m_clients) {
             if (s.jobs && s.connection)
@@ -113,10 +153,12 @@ void AdminService::onRequest(protocol::Connection *connection, qint64 id, const 
                 s.logs = true;
             else if (topic == QLatin1String("workers"))
                 s.workers = true;
+            else if (topic == QLatin1String("tasks"))
+                s.tasks = true;
             else
                 return connection->reply(
-                    id, makeError(tr("topics: unknown topic \"%1\"; expected instances, jobs, "
-                                     "logs or workers")
+                    id, makeError(tr("topics: unknown topic \"%1\"; expected tasks, instances, "
+                                     "jobs, logs or workers")
                                       .arg(topic)));
         }
         s.logsOfInstance = p.value(QStringLiteral("instanceId")).toInteger();
@@ -169,6 +211,14 @@ void AdminService::onWorkers(const QList<WorkerInfo> &workers)
     }
 }
 
+void AdminService::onTaskProgress(const QList<TaskProgress> &events)
+{
+    for (Subscriber &s : m_clients) {
+        if (s.tasks)
+            s.pendingTasks.add(events);
+    }
+}
+
 void AdminService::flushEvents()
 {
     for (Subscriber &s : m_clients) {
@@ -191,6 +241,10 @@ void AdminService::flushEvents()
             s.pendingWorkers.clear();
             s.connection->sendEvent(QStringLiteral("workers"),
                                     toCbor(QJsonObject{{QStringLiteral("workers"), list}}));
+        }
+        if (!s.pendingTasks.isEmpty()) {
+            s.connection->sendEvent(QStringLiteral("tasks"),
+                                    toCbor(AdminApi::tasksEvent(s.pendingTasks.take())));
         }
     }
 }

@@ -92,6 +92,7 @@ private slots:
     void globalOptionsAnywhere();
     void instanceListByJobName();
     void runWaitOptions();
+    void instanceTasksAction();
     void cronNextOptions();
     void helpAndVersion();
     void exportedJobImportsBack();
@@ -168,6 +169,20 @@ void TestCliCommandLine::requests_data()
         << QStringList{"job", "create", "--api", "--name", "manual", "--echo", "x"} << "job.create"
         << compact(json(R"({"job":{"name":"manual","timing":{"type":"API","expression":""},
             "processor":{"type":"ECHO","message":"x"}}})"));
+    QTest::newRow("create broadcast with task retries")
+        << QStringList{"job",     "create",        "--name", "cleanup",   "--api",
+                       "--shell", "rm -rf /tmp/x", "--mode", "broadcast", "--task-retries",
+                       "2",       "--max-workers", "5"}
+        << "job.create" << compact(json(R"({"job":{"name":"cleanup","mode":"BROADCAST",
+            "timing":{"type":"API","expression":""},
+            "processor":{"type":"SHELL","script":"rm -rf /tmp/x"},
+            "dispatch":{"taskRetries":2,"maxWorkers":5}}})"));
+    QTest::newRow("update mode only")
+        << QStringList{"job", "update", "7", "--mode", "map-reduce"} << "job.update"
+        << compact(json(R"({"id":7,"patch":{"mode":"MAP_REDUCE"}})"));
+    QTest::newRow("update task retries only")
+        << QStringList{"job", "update", "7", "--task-retries", "0"} << "job.update"
+        << compact(json(R"({"id":7,"patch":{"dispatch":{"taskRetries":0}}})"));
     QTest::newRow("update by id, one limit")
         << QStringList{"job", "update", "7", "--retries", "5"} << "job.update"
         << compact(json(R"({"id":7,"patch":{"limits":{"retryCount":5}}})"));
@@ -206,6 +221,19 @@ void TestCliCommandLine::requests_data()
                                    << "{}";
     QTest::newRow("instance show") << QStringList{"instance", "show", "5"} << "instance.get"
                                    << R"({"id":5})";
+    QTest::newRow("instance tasks") << QStringList{"instance", "tasks", "42"} << "instance.tasks"
+                                    << R"({"id":42})";
+    QTest::newRow("instance tasks, every option")
+        << QStringList{"instance", "tasks", "42",      "--status", "failed, timed-out",
+                       "--after",  "1000",  "--limit", "50"}
+        << "instance.tasks"
+        << compact(json(R"({"id":42,"status":["FAILED","TIMED_OUT"],"after":1000,"limit":50})"));
+    QTest::newRow("instance tasks --all pages by 1000")
+        << QStringList{"instance", "tasks", "42", "--all", "--status", "RUNNING"}
+        << "instance.tasks" << compact(json(R"({"id":42,"status":["RUNNING"],"limit":1000})"));
+    QTest::newRow("instance tasks --all with a page size")
+        << QStringList{"instance", "tasks", "--all", "42", "--limit", "10", "--json"}
+        << "instance.tasks" << compact(json(R"({"id":42,"limit":10})"));
     QTest::newRow("instance cancel") << QStringList{"instance", "cancel", "6"} << "instance.cancel"
                                      << R"({"id":6})";
     QTest::newRow("instance retry") << QStringList{"instance", "retry", "7"} << "instance.retry"
@@ -304,7 +332,7 @@ void TestCliCommandLine::usageErrors_data()
         << "job";
     QTest::newRow("missing job command")
         << QStringList{"instance"}
-        << "instance: missing command; expected one of list, show, logs, cancel, retry"
+        << "instance: missing command; expected one of list, show, logs, tasks, cancel, retry"
         << "instance";
     QTest::newRow("unknown group")
         << QStringList{"jobs", "list"}
@@ -323,6 +351,45 @@ void TestCliCommandLine::usageErrors_data()
         << "--status: unknown state \"done\"; expected one of WAITING_DISPATCH, WAITING_WORKER, "
            "DISPATCHED, RUNNING, SUCCEEDED, FAILED, TIMED_OUT, CANCELED, SKIPPED"
         << "instance list";
+    QTest::newRow("bad mode")
+        << QStringList{"job", "update", "7", "--mode", "fanout"}
+        << "--mode: expected standalone, broadcast, map or map-reduce, got \"fanout\""
+        << "job update";
+    QTest::newRow("task retries above 100")
+        << QStringList{"job", "update", "7", "--task-retries", "101"}
+        << "--task-retries: expected a whole number from 0 to 100, got \"101\""
+        << "job update";
+    QTest::newRow("tasks: bad status")
+        << QStringList{"instance", "tasks", "4", "--status", "FAILED,done"}
+        << "--status: unknown task state \"done\"; expected one of WAITING_DISPATCH, DISPATCHED, "
+           "RUNNING, SUCCEEDED, FAILED, TIMED_OUT, CANCELED"
+        << "instance tasks";
+    QTest::newRow("tasks: an instance-only state")
+        << QStringList{"instance", "tasks", "4", "--status", "WAITING_WORKER"}
+        << "--status: unknown task state \"WAITING_WORKER\"; expected one of WAITING_DISPATCH, "
+           "DISPATCHED, RUNNING, SUCCEEDED, FAILED, TIMED_OUT, CANCELED"
+        << "instance tasks";
+    QTest::newRow("tasks: empty status")
+        << QStringList{"instance", "tasks", "4", "--status", ","}
+        << "--status: expected one or more states such as FAILED,TIMED_OUT"
+        << "instance tasks";
+    QTest::newRow("tasks: limit above a page")
+        << QStringList{"instance", "tasks", "4", "--limit", "1001"}
+        << "--limit: expected a whole number from 1 to 1000, got \"1001\""
+        << "instance tasks";
+    QTest::newRow("tasks: negative after")
+        << QStringList{"instance", "tasks", "4", "--after", "-1"}
+        << "--after: expected a whole number 0 or more, got \"-1\""
+        << "instance tasks";
+    QTest::newRow("tasks: no id") << QStringList{"instance", "tasks", "--all"}
+                                  << "missing argument ID"
+                                  << "instance tasks";
+    QTest::newRow("tasks: id zero") << QStringList{"instance", "tasks", "0"}
+                                    << "ID: expected a whole number 1 or more, got \"0\""
+                                    << "instance tasks";
+    QTest::newRow("tasks: --follow is for logs")
+        << QStringList{"instance", "tasks", "4", "--follow"} << "unknown option --follow"
+        << "instance tasks";
     QTest::newRow("limit too big") << QStringList{"instance", "list", "--limit", "20000"}
                                    << "--limit: expected a whole number from 1 to 10000, got "
                                       "\"20000\""
@@ -468,6 +535,20 @@ void TestCliCommandLine::cronNextOptions()
     QCOMPARE(batch.invocation.action.count, 4);
 }
 
+void TestCliCommandLine::instanceTasksAction()
+{
+    const ParsedCommandLine one = parse({"instance", "tasks", "42"});
+    QVERIFY2(one.ok(), qPrintable(one.error));
+    QCOMPARE(one.invocation.action.kind, ActionKind::InstanceTasks);
+    QCOMPARE(one.invocation.action.instanceId, 42);
+    QVERIFY(!one.invocation.action.allPages);
+
+    const ParsedCommandLine all = parse({"--json", "instance", "tasks", "42", "--all"});
+    QVERIFY2(all.ok(), qPrintable(all.error));
+    QVERIFY(all.invocation.action.allPages);
+    QVERIFY(all.invocation.global.json);
+}
+
 void TestCliCommandLine::helpAndVersion()
 {
     const ParsedCommandLine general = parse({"--help"});
@@ -492,6 +573,15 @@ void TestCliCommandLine::helpAndVersion()
     QVERIFY(group.ok());
     QVERIFY(group.invocation.action.text.contains("job delete ID|NAME"));
     QVERIFY(!group.invocation.action.text.contains("instance logs"));
+
+    const ParsedCommandLine tasks = parse({"instance", "tasks", "--help"});
+    QVERIFY(tasks.ok());
+    QVERIFY(tasks.invocation.action.text.startsWith(
+        "Usage: kairosctl [GLOBAL OPTIONS] instance tasks ID [--status S[,S]] [--after K] "
+        "[--limit N] [--all]\n"));
+    for (const char *text : {"--all", "RUNS", "STANDALONE", "docs/execution-modes.md"})
+        QVERIFY2(tasks.invocation.action.text.contains(QLatin1String(text)), text);
+    QVERIFY(general.invocation.action.text.contains("instance tasks ID"));
 
     const ParsedCommandLine version = parse({"--version"});
     QVERIFY(version.ok());

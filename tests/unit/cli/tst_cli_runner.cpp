@@ -6,6 +6,7 @@
 
 #include <command_line.h>
 #include <command_runner.h>
+#include <core/task_info.h>
 #include <core/worker_info.h>
 
 #include <QJsonDocument>
@@ -102,6 +103,68 @@ FakeClient::Handler logsHandler(const QList<LogLine> *stored, QList<qint64> *aft
     };
 }
 
+// A map run's tasks on a scripted server: instance.tasks pages them by id like the real one
+// (after, limit, status; `next` = the last id of a full page, else 0) and records each `after`.
+struct TaskServer {
+    QList<TaskInfo> tasks;
+    QList<qint64> afters;
+
+    explicit TaskServer(int count)
+    {
+        for (int i = 1; i <= count; ++i) {
+            TaskInfo t;
+            t.instanceId = 42;
+            t.taskId = i;
+            t.parentId = i == 1 ? 0 : 1;
+            t.name = i == 1 ? QStringLiteral("root") : QStringLiteral("shard");
+            t.role = i == 1 ? TaskRole::Root : TaskRole::Subtask;
+            t.status = i % 10 == 0 ? InstanceStatus::Failed : InstanceStatus::Succeeded;
+            t.runs = 1;
+            t.worker = QStringLiteral("w%1").arg(i % 3);
+            t.address = QStringLiteral("10.0.0.%1:9100").arg(i % 3);
+            t.result = QStringLiteral("result %1").arg(i);
+            tasks << t;
+        }
+    }
+
+    FakeClient::Handler handler()
+    {
+        return [this](const QJsonObject &p) -> std::optional<Result<QJsonObject>> {
+            if (p.value("id").toInteger() != 42)
+                return Result<QJsonObject>(makeError(
+                    QStringLiteral("no instance with id %1").arg(p.value("id").toInteger())));
+            const qint64 after = p.value("after").toInteger();
+            const int limit = p.value("limit").toInt(100);
+            QStringList statuses;
+            for (const QJsonValue &v : p.value("status").toArray())
+                statuses << v.toString();
+            afters << after;
+            QJsonArray page;
+            qint64 last = 0;
+            for (const TaskInfo &t : std::as_const(tasks)) {
+                if (t.taskId <= after || page.size() >= limit)
+                    continue;
+                if (!statuses.isEmpty() && !statuses.contains(toString(t.status)))
+                    continue;
+                page.append(taskInfoToJson(t));
+                last = t.taskId;
+            }
+            return Result<QJsonObject>(
+                QJsonObject{{"tasks", page}, {"next", page.size() >= limit ? last : 0}});
+        };
+    }
+};
+
+// The task ids in a printed table (the first column of each row after the header).
+QList<qint64> taskIdsOf(const QString &table)
+{
+    QList<qint64> ids;
+    const QStringList lines = table.split(u'\n', Qt::SkipEmptyParts);
+    for (qsizetype i = 1; i < lines.size(); ++i)
+        ids << lines.at(i).trimmed().section(u' ', 0, 0).toLongLong();
+    return ids;
+}
+
 // The seq numbers of JSON Lines output.
 QList<qint64> seqsOf(const QString &jsonLines)
 {
@@ -150,6 +213,14 @@ private slots:
     void appList();
     void workerListTable();
     void workerListJson();
+    void tasksOnePage();
+    void tasksEveryPage();
+    void tasksEveryPageJson();
+    void tasksOnePageJson();
+    void tasksNoneNote();
+    void tasksUnknownInstance();
+    void tasksServerNotMovingOn();
+    void tasksConnectionLostBetweenPages();
 };
 
 void TestCliRunner::printsReplyAsJson()
@@ -647,6 +718,160 @@ void TestCliRunner::workerListJson()
     auto back = workerFromJson(printed.value("workers").toArray().at(0).toObject());
     QVERIFY2(back.ok(), qPrintable(back.error()));
     QCOMPARE(back->deadReason, w.deadReason);
+}
+
+void TestCliRunner::tasksOnePage()
+{
+    TaskServer server(250);
+    server.tasks[1].result = QStringLiteral("line one\nline two");
+    FakeClient client;
+    client.handlers.insert("instance.tasks", server.handler());
+    Session s(client, {"instance", "tasks", "42", "--limit", "3"});
+    QCOMPARE(s.wait(), 0);
+    QCOMPARE(s.out, QStringLiteral("TASK  NAME   ROLE     STATUS     RUNS  WORKER  ADDRESS      "
+                                   "  RESULT\n"
+                                   "   1  root   ROOT     SUCCEEDED     1  w1      10.0.0.1:9100  "
+                                   "result 1\n"
+                                   "   2  shard  SUBTASK  SUCCEEDED     1  w2      10.0.0.2:9100  "
+                                   "line one ...\n"
+                                   "   3  shard  SUBTASK  SUCCEEDED     1  w0      10.0.0.0:9100  "
+                                   "result 3\n"));
+    // Where the next page starts, on stderr so stdout stays a table.
+    QCOMPARE(s.err, QStringLiteral("(more: add --after 3, or --all)\n"));
+    QCOMPARE(server.afters, QList<qint64>{0});
+}
+
+void TestCliRunner::tasksEveryPage()
+{
+    TaskServer server(2500);
+    FakeClient client;
+    client.handlers.insert("instance.tasks", server.handler());
+    Session s(client, {"instance", "tasks", "42", "--all"});
+    QCOMPARE(s.wait(), 0);
+    QCOMPARE(s.err, QString());
+    // Pages of 1000, each continuing where the last ended; the last page is short, so no
+    // extra empty call.
+    QCOMPARE(server.afters, (QList<qint64>{0, 1000, 2000}));
+    QCOMPARE(s.out.count(QStringLiteral("TASK  NAME")), 1); // one header
+    QCOMPARE(taskIdsOf(s.out), range(1, 2500));
+    QCOMPARE(s.out.count(QStringLiteral(" FAILED ")), 250);
+
+    // With a filter and a start, only those, still every page.
+    TaskServer failedOnly(2500);
+    FakeClient client2;
+    client2.handlers.insert("instance.tasks", failedOnly.handler());
+    Session s2(client2, {"instance", "tasks", "42", "--all", "--status", "FAILED", "--after",
+                         "2000", "--limit", "20"});
+    QCOMPARE(s2.wait(), 0);
+    QList<qint64> expected;
+    for (qint64 id = 2010; id <= 2500; id += 10)
+        expected << id;
+    QCOMPARE(taskIdsOf(s2.out), expected);
+    QCOMPARE(failedOnly.afters, (QList<qint64>{2000, 2200, 2400}));
+}
+
+void TestCliRunner::tasksEveryPageJson()
+{
+    TaskServer server(45);
+    FakeClient client;
+    client.handlers.insert("instance.tasks", server.handler());
+    CommandRunner::Options options;
+    options.json = true;
+    Session s(client, {"instance", "tasks", "42", "--all", "--limit", "15"}, options);
+    QCOMPARE(s.wait(), 0);
+    // One document with every task; 45 = 3 full pages, so the 4th call finds the end.
+    QCOMPARE(server.afters, (QList<qint64>{0, 15, 30, 45}));
+    const QJsonObject doc = QJsonDocument::fromJson(s.out.toUtf8()).object();
+    QCOMPARE(doc.value("next").toInteger(), 0);
+    const QJsonArray tasks = doc.value("tasks").toArray();
+    QCOMPARE(tasks.size(), 45);
+    for (qsizetype i = 0; i < tasks.size(); ++i)
+        QCOMPARE(taskInfoFromJson(tasks.at(i).toObject()), server.tasks.at(i));
+    QCOMPARE(s.err, QString());
+}
+
+void TestCliRunner::tasksOnePageJson()
+{
+    TaskServer server(5);
+    FakeClient client;
+    client.handlers.insert("instance.tasks", server.handler());
+    CommandRunner::Options options;
+    options.json = true;
+    Session s(client, {"instance", "tasks", "42", "--limit", "2"}, options);
+    QCOMPARE(s.wait(), 0);
+    const QJsonObject doc = QJsonDocument::fromJson(s.out.toUtf8()).object();
+    QCOMPARE(doc.value("next").toInteger(), 2); // the server's reply, as is
+    QCOMPARE(doc.value("tasks").toArray().size(), 2);
+    QCOMPARE(server.afters, QList<qint64>{0});
+}
+
+void TestCliRunner::tasksNoneNote()
+{
+    TaskServer server(0);
+    FakeClient client;
+    client.handlers.insert("instance.tasks", server.handler());
+    Session s(client, {"instance", "tasks", "42"});
+    QCOMPARE(s.wait(), 0);
+    QCOMPARE(s.out, QStringLiteral("TASK  NAME  ROLE  STATUS  RUNS  WORKER  ADDRESS  RESULT\n"));
+    QVERIFY2(s.err.contains("instance 42 has no tasks: a STANDALONE run has none"),
+             qPrintable(s.err));
+
+    // No note when a filter simply matched nothing.
+    TaskServer some(5);
+    FakeClient client2;
+    client2.handlers.insert("instance.tasks", some.handler());
+    Session s2(client2, {"instance", "tasks", "42", "--status", "CANCELED"});
+    QCOMPARE(s2.wait(), 0);
+    QCOMPARE(s2.err, QString());
+}
+
+void TestCliRunner::tasksUnknownInstance()
+{
+    TaskServer server(5);
+    FakeClient client;
+    client.handlers.insert("instance.tasks", server.handler());
+    Session s(client, {"instance", "tasks", "7", "--all"});
+    QCOMPARE(s.wait(), 1);
+    QCOMPARE(s.err, QStringLiteral("kairosctl: no instance with id 7\n"));
+    QCOMPARE(s.out, QString());
+}
+
+void TestCliRunner::tasksServerNotMovingOn()
+{
+    FakeClient client;
+    int asked = 0;
+    client.handlers.insert("instance.tasks", [&](const QJsonObject &p) {
+        ++asked;
+        TaskInfo t;
+        t.taskId = p.value("after").toInteger() == 0 ? 5 : 3; // then goes backwards
+        return std::optional<Result<QJsonObject>>(
+            QJsonObject{{"tasks", QJsonArray{taskInfoToJson(t)}}, {"next", t.taskId}});
+    });
+    Session s(client, {"instance", "tasks", "42", "--all", "--limit", "1"});
+    QCOMPARE(s.wait(), 1);
+    QCOMPARE(asked, 2);
+    QCOMPARE(s.err, QStringLiteral("kairosctl: instance.tasks: the page after task 5 continues "
+                                   "at task 3, which does not move on\n"));
+}
+
+void TestCliRunner::tasksConnectionLostBetweenPages()
+{
+    TaskServer server(30);
+    FakeClient client;
+    auto page = server.handler();
+    client.handlers.insert("instance.tasks", [&](const QJsonObject &p) {
+        if (p.value("after").toInteger() > 0)
+            return std::optional<Result<QJsonObject>>(); // the second page never comes
+        return page(p);
+    });
+    Session s(client, {"instance", "tasks", "42", "--all", "--limit", "10"});
+    QTRY_COMPARE_WITH_TIMEOUT(client.methods().size(), 2, 5000);
+    client.setLink(client::Client::LinkState::Disconnected,
+                   "the remote host closed the connection");
+    QCOMPARE(s.wait(), 3);
+    QCOMPARE(taskIdsOf(s.out), range(1, 10)); // what arrived was printed
+    QCOMPARE(s.err, QStringLiteral("kairosctl: lost the connection to fake:1: the remote host "
+                                   "closed the connection\n"));
 }
 
 QTEST_GUILESS_MAIN(TestCliRunner)

@@ -5,6 +5,7 @@
 
 #include <core/instance.h>
 #include <core/job.h>
+#include <core/task_info.h>
 #include <core/worker_info.h>
 
 #include <QTest>
@@ -41,6 +42,11 @@ private slots:
     void instanceTable();
     void instanceDetail();
     void logLine();
+    void logLineOfATask();
+    void taskTable();
+    void taskTablePagesLineUp();
+    void firstLines_data();
+    void firstLines();
     void serverInfo();
     void ages_data();
     void ages();
@@ -172,7 +178,19 @@ void TestCliViews::jobDetail()
           "max instances: unlimited\n", "timeout:       30000 ms\n",
           "time zone:     (the server's)\n", "dispatch:      SPECIFIED [\"tag:gpu\"]\n"})
         QVERIFY2(detail.contains(QLatin1String(line)), line);
-    QVERIFY(!detail.contains("next fire")); // not sent: not shown
+    QVERIFY(!detail.contains("next fire"));    // not sent: not shown
+    QVERIFY(!detail.contains("task retries")); // a standalone run has no tasks
+
+    // A broadcast or map job shows how far it spreads and how often a task is retried.
+    job.mode = ExecutionMode::Broadcast;
+    job.dispatch.taskRetryCount = 2;
+    const QString broadcast = cli::jobDetail(jobToJson(job), kUtc);
+    for (const char *line :
+         {"mode:          BROADCAST\n", "max workers:   all that fit\n", "task retries:  2\n"})
+        QVERIFY2(broadcast.contains(QLatin1String(line)), line);
+    job.mode = ExecutionMode::MapReduce;
+    job.dispatch.maxWorkers = 8;
+    QVERIFY(cli::jobDetail(jobToJson(job), kUtc).contains("max workers:   8\n"));
 }
 
 void TestCliViews::jobStateLine()
@@ -267,6 +285,120 @@ void TestCliViews::logLine()
     l.text = QStringLiteral("disk almost full");
     QCOMPARE(logLineText(logLineToJson(l), kUtc),
              QStringLiteral("1970-01-01T12:00:00.250+00:00 ERR disk almost full\n"));
+}
+
+void TestCliViews::logLineOfATask()
+{
+    LogLine l;
+    l.instanceId = 3;
+    l.seq = 2;
+    l.taskId = 17;
+    l.timeMs = 43200250;
+    l.text = QStringLiteral("shard 17 done");
+    QCOMPARE(logLineText(logLineToJson(l), kUtc),
+             QStringLiteral("1970-01-01T12:00:00.250+00:00 OUT [task 17] shard 17 done\n"));
+}
+
+namespace {
+
+TaskInfo task(qint64 id, const QString &name, TaskRole role, InstanceStatus status)
+{
+    TaskInfo t;
+    t.instanceId = 42;
+    t.taskId = id;
+    t.name = name;
+    t.role = role;
+    t.status = status;
+    t.runs = 1;
+    return t;
+}
+
+} // namespace
+
+void TestCliViews::taskTable()
+{
+    TaskInfo pre =
+        task(1, QStringLiteral("preProcess"), TaskRole::PreProcess, InstanceStatus::Succeeded);
+    pre.worker = QStringLiteral("w1");
+    pre.address = QStringLiteral("10.0.0.1:9100");
+    pre.result = QStringLiteral("prepared");
+    TaskInfo lost =
+        task(2, QStringLiteral("broadcast"), TaskRole::Broadcast, InstanceStatus::Failed);
+    lost.worker = QStringLiteral("w2");
+    lost.address = QStringLiteral("10.0.0.2:9100");
+    lost.result = QStringLiteral("worker lost: heartbeat timeout\nlast seen 12:00:01");
+    TaskInfo retried =
+        task(10, QStringLiteral("broadcast"), TaskRole::Broadcast, InstanceStatus::Running);
+    retried.runs = 3;
+    retried.worker = QStringLiteral("w3");
+    retried.address = QStringLiteral("10.0.0.3:9100");
+    const TaskInfo waiting = task(11, QStringLiteral("postProcess"), TaskRole::PostProcess,
+                                  InstanceStatus::WaitingDispatch);
+    const QJsonArray tasks{taskInfoToJson(pre), taskInfoToJson(lost), taskInfoToJson(retried),
+                           taskInfoToJson(waiting)};
+    QCOMPARE(cli::taskTable(tasks),
+             QStringLiteral("TASK  NAME         ROLE          STATUS            RUNS  WORKER  "
+                            "ADDRESS        RESULT\n"
+                            "   1  preProcess   PRE_PROCESS   SUCCEEDED            1  w1      "
+                            "10.0.0.1:9100  prepared\n"
+                            "   2  broadcast    BROADCAST     FAILED               1  w2      "
+                            "10.0.0.2:9100  worker lost: heartbeat timeout ...\n"
+                            "  10  broadcast    BROADCAST     RUNNING              3  w3      "
+                            "10.0.0.3:9100\n"
+                            "  11  postProcess  POST_PROCESS  WAITING_DISPATCH     1  -       "
+                            "-\n"));
+    QCOMPARE(cli::taskTable(QJsonArray{}),
+             QStringLiteral("TASK  NAME  ROLE  STATUS  RUNS  WORKER  ADDRESS  RESULT\n"));
+}
+
+void TestCliViews::taskTablePagesLineUp()
+{
+    TaskInfo a = task(1, QStringLiteral("root"), TaskRole::Root, InstanceStatus::Succeeded);
+    a.worker = QStringLiteral("worker-long-name");
+    a.result = QStringLiteral("mapped 2");
+    const TaskInfo b =
+        task(2, QStringLiteral("item"), TaskRole::PostProcess, InstanceStatus::WaitingDispatch);
+    TaskInfo c = task(3, QStringLiteral("item"), TaskRole::Subtask, InstanceStatus::Failed);
+    c.worker = QStringLiteral("w-even-longer-name");
+    QList<qsizetype> widths;
+    const QString first = taskTablePage(QJsonArray{taskInfoToJson(a)}, widths);
+    const QString second = taskTablePage(QJsonArray{taskInfoToJson(b)}, widths);
+    const QString third = taskTablePage(QJsonArray{taskInfoToJson(c)}, widths);
+    // The header once; ROLE and STATUS are as wide as their longest names from the start, so a
+    // later page lines up in them; a wider worker on a later page moves only what follows it.
+    QCOMPARE(first, QStringLiteral("TASK  NAME  ROLE          STATUS            RUNS  WORKER      "
+                                   "      ADDRESS  RESULT\n"
+                                   "   1  root  ROOT          SUCCEEDED            1  "
+                                   "worker-long-name  -        mapped 2\n"));
+    QCOMPARE(second, QStringLiteral("   2  item  POST_PROCESS  WAITING_DISPATCH     1  -          "
+                                    "       -\n"));
+    QCOMPARE(third, QStringLiteral("   3  item  SUBTASK       FAILED               1  "
+                                   "w-even-longer-name  -\n"));
+    // An empty page prints nothing more.
+    QCOMPARE(taskTablePage(QJsonArray{}, widths), QString());
+}
+
+void TestCliViews::firstLines_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<int>("max");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("empty") << QString() << 20 << QString();
+    QTest::newRow("short") << "ok" << 20 << "ok";
+    QTest::newRow("exactly the width") << "12345" << 5 << "12345";
+    QTest::newRow("too long") << "123456" << 5 << "12...";
+    QTest::newRow("more lines") << "first\nsecond" << 20 << "first ...";
+    QTest::newRow("windows line ends") << "first\r\nsecond" << 20 << "first ...";
+    QTest::newRow("leading blank lines") << "\n\n  exit code 3\n" << 20 << "exit code 3";
+    QTest::newRow("long and more lines") << "abcdefghij\nk" << 6 << "abc...";
+}
+
+void TestCliViews::firstLines()
+{
+    QFETCH(QString, text);
+    QFETCH(int, max);
+    QFETCH(QString, expected);
+    QCOMPARE(firstLine(text, max), expected);
 }
 
 void TestCliViews::serverInfo()

@@ -30,6 +30,7 @@ private slots:
         job.dispatch.strategy = DispatchStrategy::Specified;
         job.dispatch.targets = QStringList{QStringLiteral("tag:gpu")};
         job.dispatch.maxWorkers = 3;
+        job.dispatch.taskRetryCount = 5;
         job.maxConcurrentInstances = 4;
         job.retryCount = 2;
         job.retryBackoffMs = 500;
@@ -62,6 +63,18 @@ private slots:
             << QByteArray(R"({"name":"a","processor":{"script":"x"}})")
             << QStringLiteral("processor.type: missing; expected one of SHELL, HTTP, ECHO, "
                               "SLEEP, CONTAINER");
+        QTest::newRow("task retries not a number")
+            << QByteArray(R"({"name":"a","dispatch":{"taskRetries":"3"}})")
+            << QStringLiteral("dispatch.taskRetries: expected a whole number");
+        QTest::newRow("task retries fractional")
+            << QByteArray(R"({"name":"a","dispatch":{"taskRetries":1.5}})")
+            << QStringLiteral("dispatch.taskRetries: expected a whole number");
+        QTest::newRow("task retries negative")
+            << QByteArray(R"({"name":"a","dispatch":{"taskRetries":-1}})")
+            << QStringLiteral("dispatch.taskRetries: -1 is outside 0-100");
+        QTest::newRow("task retries too many")
+            << QByteArray(R"({"name":"a","dispatch":{"taskRetries":101}})")
+            << QStringLiteral("dispatch.taskRetries: 101 is outside 0-100");
         QTest::newRow("window reversed")
             << QByteArray(R"({"name":"a","timing":{"windowStartMs":5,"windowEndMs":4}})")
             << QStringLiteral("timing.windowEndMs: must not be before timing.windowStartMs");
@@ -86,6 +99,51 @@ private slots:
         QCOMPARE(patched->retryCount, 3);
         QCOMPARE(patched->timeoutMs, 100);
         QCOMPARE(patched->name, QStringLiteral("a"));
+    }
+
+    void taskRetries_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("absent: none") << QByteArray(R"({"name":"a"})") << 0;
+        QTest::newRow("null: none")
+            << QByteArray(R"({"name":"a","dispatch":{"taskRetries":null}})") << 0;
+        QTest::newRow("zero") << QByteArray(R"({"name":"a","dispatch":{"taskRetries":0}})") << 0;
+        QTest::newRow("three") << QByteArray(R"({"name":"a","mode":"MAP",
+            "dispatch":{"taskRetries":3}})")
+                               << 3;
+        QTest::newRow("the most") << QByteArray(R"({"name":"a","dispatch":{"taskRetries":100}})")
+                                  << 100;
+    }
+    void taskRetries()
+    {
+        QFETCH(QByteArray, json);
+        QFETCH(int, expected);
+        const auto job = jobFromJson(QJsonDocument::fromJson(json).object());
+        QVERIFY2(job.ok(), qPrintable(job.error()));
+        QCOMPARE(job->dispatch.taskRetryCount, expected);
+        // Written back under the same name, beside the other dispatch fields.
+        const QJsonObject dispatch = jobToJson(*job).value("dispatch").toObject();
+        QCOMPARE(dispatch.value("taskRetries").toInt(-1), expected);
+        QCOMPARE(dispatch.value("strategy").toString(), QStringLiteral("HEALTH_FIRST"));
+    }
+
+    void patchOfTaskRetriesKeepsOtherDispatchFields()
+    {
+        Job base;
+        base.name = QStringLiteral("a");
+        base.mode = ExecutionMode::Broadcast;
+        base.dispatch.maxWorkers = 4;
+        base.dispatch.taskRetryCount = 2;
+        const auto patched = applyJobPatch(
+            base, QJsonDocument::fromJson(R"({"dispatch":{"taskRetries":7}})").object());
+        QVERIFY2(patched.ok(), qPrintable(patched.error()));
+        QCOMPARE(patched->dispatch.taskRetryCount, 7);
+        QCOMPARE(patched->dispatch.maxWorkers, 4);
+        QCOMPARE(toString(patched->mode), QStringLiteral("BROADCAST"));
+        const auto refused = applyJobPatch(
+            base, QJsonDocument::fromJson(R"({"dispatch":{"taskRetries":500}})").object());
+        QCOMPARE(refused.error(), QStringLiteral("dispatch.taskRetries: 500 is outside 0-100"));
     }
 
     void retryBackoffDoublesAndIsCapped()
