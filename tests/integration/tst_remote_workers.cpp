@@ -217,8 +217,13 @@ private slots:
                 QVERIFY(detail.ok());
                 const QJsonArray attempts = detail->value(QStringLiteral("attempts")).toArray();
                 QVERIFY(!attempts.isEmpty());
-                QCOMPARE(attempts.first().toObject().value(QStringLiteral("worker")).toString(),
-                         QStringLiteral("w2"));
+                const QJsonObject first = attempts.first().toObject();
+                QVERIFY2(first.value(QStringLiteral("worker")).toString() == QLatin1String("w2"),
+                         qPrintable(QStringLiteral("instance %1 attempt 1 on %2 ended %3: %4")
+                                        .arg(id)
+                                        .arg(first.value(QStringLiteral("worker")).toString(),
+                                             first.value(QStringLiteral("status")).toString(),
+                                             first.value(QStringLiteral("reason")).toString())));
                 if (started.contains(qMakePair(id, 1)))
                     QCOMPARE(started.value(qMakePair(id, 1)).worker, QStringLiteral("w2"));
                 QVERIFY(started.value(finalKey).worker != QLatin1String("w2"));
