@@ -47,7 +47,9 @@ QStringList BenchOptions::workloadNames()
             QStringLiteral("remote_e2e_throughput"),
             QStringLiteral("dispatch_to_start"),
             QStringLiteral("worker_idle_rss"),
-            QStringLiteral("server_200_idle_workers")};
+            QStringLiteral("server_200_idle_workers"),
+            QStringLiteral("map_reduce_1m"),
+            QStringLiteral("broadcast_50")};
 }
 
 bool BenchOptions::wants(const QString &workload) const
@@ -116,8 +118,16 @@ Result<BenchOptions> BenchOptions::parse(const QStringList &arguments)
         QStringLiteral("secret-file"),
         QStringLiteral("With --fake-workers: the secret of the app 'default'."),
         QStringLiteral("FILE"));
+    const QCommandLineOption mapSubtasks(
+        QStringLiteral("map-subtasks"),
+        QStringLiteral("Subtasks of map_reduce_1m (default 1000000; 20000 with --quick)."),
+        QStringLiteral("N"));
+    const QCommandLineOption broadcastWorkers(
+        QStringLiteral("broadcast-workers"),
+        QStringLiteral("kairos-worker processes in broadcast_50 (default 50; 8 with --quick)."),
+        QStringLiteral("N"));
     p.addOptions({only, store, quick, reps, out, peers, sizes, quietMax, remoteSizes, workerThreads,
-                  idleWorkers, fakeWorkers, server, secretFile});
+                  idleWorkers, fakeWorkers, server, secretFile, mapSubtasks, broadcastWorkers});
     if (!p.parse(arguments))
         return makeError(p.errorText());
     if (p.isSet(QStringLiteral("help"))) {
@@ -145,6 +155,8 @@ Result<BenchOptions> BenchOptions::parse(const QStringList &arguments)
         o.dispatchSeconds = 3;
         o.idleWorkers = 50;
         o.idleMeasureS = 5;
+        o.mapReduceSubtasks = 20000;
+        o.broadcastWorkers = 8;
     }
     if (p.isSet(only)) {
         for (const QString &name : p.value(only).split(u',', Qt::SkipEmptyParts)) {
@@ -198,6 +210,18 @@ Result<BenchOptions> BenchOptions::parse(const QStringList &arguments)
         if (!n)
             return makeError(n.error());
         o.idleWorkers = *n;
+    }
+    if (p.isSet(mapSubtasks)) {
+        auto n = parseCount(p.value(mapSubtasks), QStringLiteral("--map-subtasks"), 1);
+        if (!n)
+            return makeError(n.error());
+        o.mapReduceSubtasks = *n;
+    }
+    if (p.isSet(broadcastWorkers)) {
+        auto n = parseCount(p.value(broadcastWorkers), QStringLiteral("--broadcast-workers"), 1);
+        if (!n)
+            return makeError(n.error());
+        o.broadcastWorkers = *n;
     }
     if (p.isSet(fakeWorkers)) {
         auto n = parseCount(p.value(fakeWorkers), QStringLiteral("--fake-workers"), 1);

@@ -38,6 +38,9 @@ struct BenchOptions {
     int workerIdleS = 5;            // worker_idle_rss: idle time before the RSS is read
     int idleWorkers = 200;          // server_200_idle_workers: fake workers ...
     int idleMeasureS = 20;          // ... and the window over which kairosd's CPU is measured
+    // Execution modes (docs/benchmarks.md, "Execution modes").
+    int mapReduceSubtasks = 1000000; // map_reduce_1m (20000 with --quick)
+    int broadcastWorkers = 50;       // broadcast_50 (8 with --quick)
 
     // Sub-mode `--fake-workers N --server HOST:PORT --secret-file F`: instead of benchmarks,
     // run N fake workers (docs/benchmarks.md, server_200_idle_workers) until terminated.

@@ -37,7 +37,9 @@ int runAll(const BenchOptions &options)
                                      QStringLiteral("remote_e2e_throughput"),
                                      QStringLiteral("dispatch_to_start"),
                                      QStringLiteral("worker_idle_rss"),
-                                     QStringLiteral("server_200_idle_workers")};
+                                     QStringLiteral("server_200_idle_workers"),
+                                     QStringLiteral("map_reduce_1m"),
+                                     QStringLiteral("broadcast_50")};
     const bool anyStoreWorkload = std::any_of(storeWorkloads.cbegin(), storeWorkloads.cend(),
                                               [&](const QString &w) { return options.wants(w); });
     if (!anyStoreWorkload)
@@ -67,6 +69,10 @@ int runAll(const BenchOptions &options)
             ok = runRemoteE2eThroughput(ctx) && ok;
         if (options.wants(QStringLiteral("dispatch_to_start")))
             ok = runDispatchToStart(ctx) && ok;
+        if (options.wants(QStringLiteral("map_reduce_1m")))
+            ok = runMapReduce1m(ctx) && ok;
+        if (options.wants(QStringLiteral("broadcast_50")))
+            ok = runBroadcast50(ctx) && ok;
         // These two hardly depend on the store (a worker has none; idle workers touch it not at
         // all): measured once, with kairosd on the first store of the run.
         if (kind == options.stores.first()) {

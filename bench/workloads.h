@@ -61,6 +61,9 @@ bool runRemoteE2eThroughput(WorkloadContext &ctx);
 bool runDispatchToStart(WorkloadContext &ctx);
 bool runWorkerIdleRss(WorkloadContext &ctx);
 bool runServerIdleWorkers(WorkloadContext &ctx);
+// Execution modes (issue 4): map-reduce of a million subtasks, broadcast to 50 workers.
+bool runMapReduce1m(WorkloadContext &ctx);
+bool runBroadcast50(WorkloadContext &ctx);
 // Runs the peers' scripts once each (SIZES=100000) and returns {peer: e2e_rate} for the ratio.
 QJsonObject runPeers(WorkloadContext &ctx, bool *ok);
 // The best peer by median 100k (or `n`) e2e rate, read from /work/shared/peers/results/*.jsonl.
