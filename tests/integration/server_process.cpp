@@ -1,5 +1,7 @@
 #include "server_process.h"
 
+#include <support/postgres_fixture.h>
+
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QDir>
@@ -371,6 +373,30 @@ QList<QJsonObject> AdminSession::instancesOfJob(qint64 jobId, int limit)
             out << v.toObject();
     }
     return out;
+}
+
+QStringList remoteWorkerServerArgs()
+{
+    QStringList args{QStringLiteral("--no-local-worker")};
+    if (qgetenv("KAIROS_E2E_BACKEND") == "postgres") {
+        const auto url = PostgresFixture::freshDatabaseUrl();
+        if (!url.ok())
+            qFatal("%s", qPrintable(url.error()));
+        args << QStringLiteral("--db") << *url;
+    }
+    return args;
+}
+
+QJsonObject workerEntry(AdminSession &admin, const QString &id)
+{
+    const auto list = admin.call(QStringLiteral("worker.list"));
+    if (!list.ok())
+        return {};
+    for (const QJsonValue &v : list->value(QStringLiteral("workers")).toArray()) {
+        if (v.toObject().value(QStringLiteral("id")).toString() == id)
+            return v.toObject();
+    }
+    return {};
 }
 
 } // namespace kairos::test

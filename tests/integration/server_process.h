@@ -99,6 +99,12 @@ private:
     std::unique_ptr<client::RemoteClient> m_client;
 };
 
+// kairosd arguments for tests with remote workers only: --no-local-worker, plus --db with a fresh
+// database on the private PostgreSQL when KAIROS_E2E_BACKEND=postgres.
+QStringList remoteWorkerServerArgs();
+// The worker's entry of worker.list, or an empty object.
+QJsonObject workerEntry(AdminSession &admin, const QString &id);
+
 // Reads a text file's lines (the side channel processors append to).
 QStringList readLines(const QString &path);
 bool isTerminalStatus(const QString &status);

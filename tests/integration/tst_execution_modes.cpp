@@ -6,7 +6,6 @@
 #include "server_process.h"
 
 #include <core/task_info.h>
-#include <support/postgres_fixture.h>
 
 #include <QElapsedTimer>
 #include <QJsonArray>
@@ -19,30 +18,6 @@ using namespace kairos;
 using namespace kairos::test;
 
 namespace {
-
-QStringList serverArgs()
-{
-    QStringList args{QStringLiteral("--no-local-worker")};
-    if (qgetenv("KAIROS_E2E_BACKEND") == "postgres") {
-        const auto url = PostgresFixture::freshDatabaseUrl();
-        if (!url.ok())
-            qFatal("%s", qPrintable(url.error()));
-        args << QStringLiteral("--db") << *url;
-    }
-    return args;
-}
-
-QJsonObject workerEntry(AdminSession &admin, const QString &id)
-{
-    const auto list = admin.call(QStringLiteral("worker.list"));
-    if (!list.ok())
-        return {};
-    for (const QJsonValue &v : list->value(QStringLiteral("workers")).toArray()) {
-        if (v.toObject().value(QStringLiteral("id")).toString() == id)
-            return v.toObject();
-    }
-    return {};
-}
 
 // Every task of the instance's current attempt, paged through `instance.tasks`.
 QList<QJsonObject> allTasks(AdminSession &admin, qint64 instanceId)
@@ -100,7 +75,7 @@ private slots:
         QVERIFY(dir.isValid());
         const QString side = dir.filePath(QStringLiteral("side.txt"));
         const QString results = dir.filePath(QStringLiteral("results.json"));
-        ServerProcess server(dir.filePath(QStringLiteral("data")), serverArgs());
+        ServerProcess server(dir.filePath(QStringLiteral("data")), remoteWorkerServerArgs());
         QString err = server.start();
         QVERIFY2(err.isEmpty(), qPrintable(err));
 
@@ -268,7 +243,7 @@ private slots:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         const QString reduceFile = dir.filePath(QStringLiteral("reduce.txt"));
-        ServerProcess server(dir.filePath(QStringLiteral("data")), serverArgs());
+        ServerProcess server(dir.filePath(QStringLiteral("data")), remoteWorkerServerArgs());
         QString err = server.start();
         QVERIFY2(err.isEmpty(), qPrintable(err));
         std::vector<std::unique_ptr<WorkerProcess>> workers;

@@ -6,7 +6,6 @@
 #include "server_process.h"
 
 #include <protocol/connection.h>
-#include <support/postgres_fixture.h>
 
 #include <QElapsedTimer>
 #include <QJsonArray>
@@ -74,31 +73,6 @@ QJsonObject shellJob(const QString &name, const QString &script, int retries,
                                                {QStringLiteral("retryBackoffMs"), 100}}}};
 }
 
-QStringList serverArgs()
-{
-    QStringList args{QStringLiteral("--no-local-worker")};
-    if (qgetenv("KAIROS_E2E_BACKEND") == "postgres") {
-        const auto url = PostgresFixture::freshDatabaseUrl();
-        if (!url.ok())
-            qFatal("%s", qPrintable(url.error()));
-        args << QStringLiteral("--db") << *url;
-    }
-    return args;
-}
-
-// The worker's entry of worker.list, or an empty object.
-QJsonObject workerEntry(AdminSession &admin, const QString &id)
-{
-    const auto list = admin.call(QStringLiteral("worker.list"));
-    if (!list.ok())
-        return {};
-    for (const QJsonValue &v : list->value(QStringLiteral("workers")).toArray()) {
-        if (v.toObject().value(QStringLiteral("id")).toString() == id)
-            return v.toObject();
-    }
-    return {};
-}
-
 QString workerState(AdminSession &admin, const QString &id)
 {
     return workerEntry(admin, id).value(QStringLiteral("state")).toString();
@@ -118,7 +92,7 @@ private slots:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         const QString runs = dir.filePath(QStringLiteral("runs.txt"));
-        ServerProcess server(dir.filePath(QStringLiteral("data")), serverArgs());
+        ServerProcess server(dir.filePath(QStringLiteral("data")), remoteWorkerServerArgs());
         QString err = server.start();
         QVERIFY2(err.isEmpty(), qPrintable(err));
         QVERIFY2(QFile::exists(server.secretFile()), "kairosd did not create apps/default.secret");
@@ -243,7 +217,7 @@ private slots:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         const QString runs = dir.filePath(QStringLiteral("runs.txt"));
-        ServerProcess server(dir.filePath(QStringLiteral("data")), serverArgs());
+        ServerProcess server(dir.filePath(QStringLiteral("data")), remoteWorkerServerArgs());
         QString err = server.start();
         QVERIFY2(err.isEmpty(), qPrintable(err));
         WorkerProcess w1(QStringLiteral("w1"), server.port(), server.secretFile(),
@@ -349,7 +323,7 @@ private slots:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        ServerProcess server(dir.filePath(QStringLiteral("data")), serverArgs());
+        ServerProcess server(dir.filePath(QStringLiteral("data")), remoteWorkerServerArgs());
         QString err = server.start();
         QVERIFY2(err.isEmpty(), qPrintable(err));
         WorkerProcess good(QStringLiteral("good"), server.port(), server.secretFile());
@@ -475,7 +449,7 @@ private slots:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         const QString runs = dir.filePath(QStringLiteral("runs.txt"));
-        ServerProcess server(dir.filePath(QStringLiteral("data")), serverArgs());
+        ServerProcess server(dir.filePath(QStringLiteral("data")), remoteWorkerServerArgs());
         QString err = server.start();
         QVERIFY2(err.isEmpty(), qPrintable(err));
         WorkerProcess w1(QStringLiteral("w1"), server.port(), server.secretFile(),
