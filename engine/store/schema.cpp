@@ -175,6 +175,55 @@ QStringList version3(Dialect d)
     };
 }
 
+// Version 4: containers (docs/containers.md section 2). A version is keyed by the SHA-256 of
+// its file and never changes once stored. Its bytes (up to 256 MiB) live in a table of their
+// own, so listing versions never reads them and a version row stays small. The bytes are in the
+// database, not on a server's disk, so every server on one PostgreSQL can answer a worker's
+// fetch. container_deployments holds one row per (container, target): target '*' is the
+// container's default for every worker, any other target a worker id (a pin); the foreign key
+// keeps a deployment from ever naming a version that is not stored.
+QStringList version4(Dialect d)
+{
+    const QString I = typesFor(d).integer;
+    const bool pg = d == Dialect::Postgres;
+    return {
+        QStringLiteral("CREATE TABLE container_versions ("
+                       " sha256 TEXT NOT NULL PRIMARY KEY,"
+                       " name TEXT NOT NULL,"
+                       " version_label TEXT NOT NULL DEFAULT '',"
+                       " sdk_version INTEGER NOT NULL,"
+                       " size_bytes %1 NOT NULL,"
+                       " processors TEXT NOT NULL DEFAULT '[]',"
+                       " uploaded_at_ms %1 NOT NULL,"
+                       " uploaded_by TEXT NOT NULL DEFAULT '')")
+            .arg(I),
+        // "The versions of one container, newest first" (container.versions, deploy's default).
+        QStringLiteral(
+            "CREATE INDEX container_versions_name ON container_versions (name, uploaded_at_ms)"),
+        // The bytes in chunks of 1 MiB (kBlobChunkBytes, container_repository.cpp), seq from 0: one
+        // PostgreSQL statement carries a BYTEA as hex text, and a 256 MiB file in one value
+        // (512 MiB of text) fails with "invalid memory alloc request size"; chunks also bound
+        // what one statement holds in memory on both sides.
+        QStringLiteral("CREATE TABLE container_blobs ("
+                       " sha256 TEXT NOT NULL"
+                       " REFERENCES container_versions (sha256) ON DELETE CASCADE,"
+                       " seq INTEGER NOT NULL,"
+                       " data %1 NOT NULL,"
+                       " PRIMARY KEY (sha256, seq))")
+            .arg(pg ? QStringLiteral("BYTEA") : QStringLiteral("BLOB")),
+        QStringLiteral("CREATE TABLE container_deployments ("
+                       " container TEXT NOT NULL,"
+                       " target TEXT NOT NULL,"
+                       " sha256 TEXT NOT NULL REFERENCES container_versions (sha256),"
+                       " isolation TEXT NOT NULL CHECK (isolation IN ('process', 'inprocess')),"
+                       " deploy_id %1 NOT NULL,"
+                       " deployed_at_ms %1 NOT NULL,"
+                       " deployed_by TEXT NOT NULL DEFAULT '',"
+                       " PRIMARY KEY (container, target))")
+            .arg(I),
+    };
+}
+
 QStringList step(Dialect d, int version)
 {
     switch (version) {
@@ -184,6 +233,8 @@ QStringList step(Dialect d, int version)
         return version2(d);
     case 3:
         return version3(d);
+    case 4:
+        return version4(d);
     default:
         return {};
     }

@@ -9,7 +9,7 @@
 
 namespace kairos::schema {
 
-constexpr int kLatestVersion = 3;
+constexpr int kLatestVersion = 4;
 
 // PostgreSQL fillfactor of instance_tasks: every row is written twice (insert, then its final
 // state), and the free space lets that update stay on the row's page as a HOT update, which
