@@ -1,4 +1,5 @@
-// libFuzzer target for the worker protocol's codec (engine/worker/wire.h): what the server
+// libFuzzer target for the worker protocol's codec (engine/worker/wire.h, and the container
+// messages of engine/worker/container_wire.h): what the server
 // decodes from a logged-in worker, and a worker from its server. The input is a byte stream as
 // it would arrive on a socket. Every message the frame decoder hands out goes through every wire
 // decoder (so a `status` body also reaches decodeDispatch and decodeRegister, and the fuzzer
@@ -6,7 +7,7 @@
 // decoder a receiver picks for that type.
 //
 // The decoders read fields, never the type (it only names the message in errors), so running
-// all of them under all fourteen types would cost fourteen times as much for no new coverage; the
+// all of them under all nineteen types would cost that many times as much for no new coverage; the
 // retyped pass instead checks that every error names the message it was found in.
 //
 // Invariants checked (a violation traps):
@@ -19,13 +20,19 @@
 //   - metrics from any accepted heartbeat or registration give a health score in [0, 1], and a
 //     worker built from a registration survives its JSON round trip;
 //   - splitLogBatch keeps every decoded line, in order, in non-empty batches;
-//   - every error text names the message type ("... of 'status' ...").
+//   - every error text names the message type ("... of 'status' ...");
+//   - container messages: accepted orders name a valid container and either a SHA-256 and a
+//     size >= 1 or only a reason; fetch lengths are 1..kMaxFetchBytes, reply data at most that;
+//     a `fetchReply` keeps (with an error) only bad entries whose fetch id was readable; wanted
+//     names are valid and distinct.
 #include <core/worker_info.h>
 #include <protocol/frame.h>
+#include <worker/container_wire.h>
 #include <worker/wire.h>
 
 #include <QCborArray>
 #include <QJsonDocument>
+#include <QSet>
 
 #include <cstddef>
 #include <cstdint>
@@ -36,10 +43,13 @@ using namespace kairos::protocol;
 namespace {
 
 const QLatin1StringView kTypes[] = {
-    wire::type::Register, wire::type::Registered, wire::type::Heartbeat, wire::type::HeartbeatAck,
-    wire::type::Dispatch, wire::type::Accept,     wire::type::Return,    wire::type::Status,
-    wire::type::Logs,     wire::type::Cancel,     wire::type::Drain,     wire::type::Dead,
-    wire::type::Call,     wire::type::CallReply,
+    wire::type::Register,       wire::type::Registered, wire::type::Heartbeat,
+    wire::type::HeartbeatAck,   wire::type::Dispatch,   wire::type::Accept,
+    wire::type::Return,         wire::type::Status,     wire::type::Logs,
+    wire::type::Cancel,         wire::type::Drain,      wire::type::Dead,
+    wire::type::Call,           wire::type::CallReply,  wire::type::Deploy,
+    wire::type::DeployStageMsg, wire::type::Fetch,      wire::type::FetchReplyMsg,
+    wire::type::Want,
 };
 
 // More messages per input add little coverage and much time.
@@ -224,6 +234,85 @@ void exercise(const Message &m)
     }
 }
 
+bool isSha256(const QString &s)
+{
+    if (s.size() != 64)
+        return false;
+    for (const QChar c : s) {
+        if (!((c >= u'0' && c <= u'9') || (c >= u'a' && c <= u'f')))
+            return false;
+    }
+    return true;
+}
+
+// The container messages (docs/containers.md section 5).
+void exerciseContainers(const Message &m)
+{
+    const auto deploy = wire::decodeDeploy(m);
+    checkCoverage(deploy, listSize(m, QLatin1StringView("orders")));
+    for (const ContainerOrder &o : deploy.items) {
+        check(isValidContainerName(o.container) && o.deployId >= 0);
+        check((isSha256(o.sha256) && o.sizeBytes >= 1)
+              || (o.sha256.isEmpty() && !o.reason.isEmpty()));
+    }
+    {
+        const auto back = wire::decodeDeploy(again(wire::encodeDeploy(deploy.items)));
+        check(back.errors.isEmpty() && back.items == deploy.items);
+    }
+    const auto stages = wire::decodeDeployStage(m);
+    checkCoverage(stages, listSize(m, QLatin1StringView("stages")));
+    for (const DeployStage &s : stages.items)
+        check(isSha256(s.sha256) && s.bytes >= 0 && s.total >= 0 && s.worker.isEmpty());
+    {
+        const auto back = wire::decodeDeployStage(again(wire::encodeDeployStage(stages.items)));
+        check(back.errors.isEmpty() && back.items == stages.items);
+    }
+    const auto fetch = wire::decodeFetch(m);
+    checkCoverage(fetch, listSize(m, QLatin1StringView("requests")));
+    for (const FetchRequest &r : fetch.items)
+        check(r.fetchId >= 1 && r.offset >= 0 && r.length >= 1 && r.length <= kMaxFetchBytes);
+    {
+        const auto back = wire::decodeFetch(again(wire::encodeFetch(fetch.items)));
+        check(back.errors.isEmpty() && back.items == fetch.items);
+    }
+    const auto replies = wire::decodeFetchReply(m);
+    {
+        const qsizetype entries = listSize(m, QLatin1StringView("replies"));
+        check(replies.items.size() <= entries);
+        if (replies.errors.size() <= 32)
+            check(replies.items.size() + replies.errors.size() >= entries);
+        for (const FetchReply &r : replies.items) {
+            check(r.fetchId >= 1 && r.data.size() <= kMaxFetchBytes);
+            check(r.error.isEmpty() || r.data.isEmpty());
+        }
+        // A good reply comes back as it was; a kept bad one (its `h` may be unreadable) still
+        // reaches its fetch with an error.
+        const auto back = wire::decodeFetchReply(again(wire::encodeFetchReply(replies.items)));
+        check(back.items.size() == replies.items.size());
+        for (qsizetype i = 0; i < back.items.size(); ++i) {
+            const FetchReply &a = replies.items[i];
+            const FetchReply &b = back.items[i];
+            check(a.fetchId == b.fetchId && a.error.isEmpty() == b.error.isEmpty());
+            if (isSha256(a.sha256))
+                check(a == b);
+        }
+    }
+    const auto want = wire::decodeWant(m);
+    {
+        // Duplicate names are dropped without an error, so kept + errors may be fewer.
+        const qsizetype entries = listSize(m, QLatin1StringView("names"));
+        if (want.errors.size() <= 32)
+            check(want.items.size() + want.errors.size() <= std::max<qsizetype>(entries, 1));
+        QSet<QString> seen;
+        for (const QString &name : want.items) {
+            check(isValidContainerName(name) && !seen.contains(name));
+            seen.insert(name);
+        }
+        const auto back = wire::decodeWant(again(wire::encodeWant(want.items)));
+        check(back.errors.isEmpty() && back.items == want.items);
+    }
+}
+
 void checkNamesType(const QString &error, const QString &type)
 {
     check(error.contains(QStringLiteral(" of '%1'").arg(type)));
@@ -275,6 +364,21 @@ void decodeAs(const Message &m, QLatin1StringView type)
             checkNamesType(r.error, t);
     } else if (type == wire::type::CallReply)
         checkNamesType(wire::decodeCallReply(retyped), t);
+    else if (type == wire::type::Deploy)
+        checkNamesType(wire::decodeDeploy(retyped), t);
+    else if (type == wire::type::DeployStageMsg)
+        checkNamesType(wire::decodeDeployStage(retyped), t);
+    else if (type == wire::type::Fetch)
+        checkNamesType(wire::decodeFetch(retyped), t);
+    else if (type == wire::type::FetchReplyMsg) {
+        const auto replies = wire::decodeFetchReply(retyped);
+        checkNamesType(replies, t);
+        for (const FetchReply &r : replies.items) {
+            if (r.error.startsWith(QLatin1StringView("malformed reply")))
+                checkNamesType(r.error, t);
+        }
+    } else if (type == wire::type::Want)
+        checkNamesType(wire::decodeWant(retyped), t);
     else
         checkNamesType(wire::decodeReason(retyped), t); // drain, dead
 }
@@ -288,6 +392,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int count = 0;
     while (auto m = decoder.next()) {
         exercise(*m);
+        exerciseContainers(*m);
         for (QLatin1StringView type : kTypes)
             decodeAs(*m, type);
         if (++count >= kMaxMessagesPerInput)

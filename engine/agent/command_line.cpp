@@ -6,6 +6,7 @@
 #include <worker/wire.h>
 
 #include <QCommandLineParser>
+#include <QDir>
 #include <QFileInfo>
 #include <QRegularExpression>
 
@@ -67,6 +68,16 @@ struct Options {
         u"Working folder: the lease file, and the disk whose free space is reported (default: "
         "TMPDIR/kairos-worker-ID)."_s,
         u"DIR"_s};
+    QCommandLineOption containersDir{
+        u"containers-dir"_s,
+        u"Where deployed container versions are stored, one folder per container (default: "
+        "WORK-DIR/containers)."_s,
+        u"DIR"_s};
+    QCommandLineOption containerHost{
+        u"container-host"_s,
+        u"The kairos-container-host program that runs containers deployed with isolation "
+        "'process' (default: kairos-container-host next to kairos-worker)."_s,
+        u"PATH"_s};
     QCommandLineOption tls{u"tls"_s, u"Connect with TLS."_s};
     QCommandLineOption tlsCa{u"tls-ca"_s,
                              u"CA or server certificate (PEM) the server's certificate must "
@@ -93,9 +104,11 @@ struct Options {
             "runs the tasks the server dispatches to it. SIGTERM drains: queued tasks are handed "
             "back, running ones may finish for --drain-timeout-ms, then it exits 0."_s);
         parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-        parser.addOptions({help, version, server, app, secretFile, tags, threads, id, advertise,
-                           heartbeatMs, onLeaseLoss, drainTimeoutMs, workDir, tls, tlsCa,
-                           tlsServerName, tlsInsecure, reconnectMaxMs});
+        parser.addOptions({help,       version,       server,        app,
+                           secretFile, tags,          threads,       id,
+                           advertise,  heartbeatMs,   onLeaseLoss,   drainTimeoutMs,
+                           workDir,    containersDir, containerHost, tls,
+                           tlsCa,      tlsServerName, tlsInsecure,   reconnectMaxMs});
     }
 };
 
@@ -296,6 +309,28 @@ Result<ParsedCommandLine> parseWorkerCommandLine(const QStringList &arguments,
             return makeError(u"--work-dir %1: exists and is not a folder"_s.arg(c.workDir));
     } else {
         c.workDir = WorkerConfig::defaultWorkDir(c.workerId);
+    }
+
+    if (parser.isSet(o.containersDir)) {
+        c.containersDir = parser.value(o.containersDir);
+        if (c.containersDir.trimmed().isEmpty())
+            return makeError(u"--containers-dir: expected a folder, got an empty value"_s);
+        const QFileInfo info(c.containersDir);
+        if (info.exists() && !info.isDir()) {
+            return makeError(
+                u"--containers-dir %1: exists and is not a folder"_s.arg(c.containersDir));
+        }
+    } else {
+        c.containersDir = QDir(c.workDir).filePath(u"containers"_s);
+    }
+
+    if (parser.isSet(o.containerHost)) {
+        c.containerHost = parser.value(o.containerHost);
+        const QFileInfo info(c.containerHost);
+        if (!info.isFile() || !info.isExecutable()) {
+            return makeError(u"--container-host %1: expected an executable file (the "
+                             "kairos-container-host program)"_s.arg(c.containerHost));
+        }
     }
 
     c.tls.enabled = parser.isSet(o.tls) || parser.isSet(o.tlsCa) || parser.isSet(o.tlsServerName)

@@ -20,13 +20,49 @@ TaskGate::TaskGate(QObject *parent)
     connect(m_runner, &TaskRunner::calls, this, &TaskGate::calls);
 }
 
-TaskGate::~TaskGate() = default;
+TaskGate::~TaskGate()
+{
+    // Container runs hold on to versions the manager owns: the runner (and its runs) go first.
+    delete m_runner;
+    m_runner = nullptr;
+    delete m_containers;
+    m_containers = nullptr;
+}
 
 void TaskGate::configure(int capacity, const QString &leaseFile)
 {
     m_capacity = std::max(1, capacity);
     m_runner->setCapacity(m_capacity);
     m_runner->setLeaseFile(leaseFile);
+}
+
+void TaskGate::configureContainers(const ContainerManagerConfig &config)
+{
+    if (m_containers)
+        return;
+    m_containers = new ContainerManager(config, this);
+    connect(m_containers, &ContainerManager::stages, this, &TaskGate::deployStages);
+    connect(m_containers, &ContainerManager::fetchRequests, this, &TaskGate::fetchRequests);
+    connect(m_containers, &ContainerManager::wanted, this, &TaskGate::containersWanted);
+    m_runner->setContainerRuns(m_containers);
+}
+
+void TaskGate::deployContainers(const QList<ContainerOrder> &orders)
+{
+    if (m_containers)
+        m_containers->deploy(orders);
+}
+
+void TaskGate::answerFetches(const QList<FetchReply> &replies)
+{
+    if (m_containers)
+        m_containers->fetchAnswered(replies);
+}
+
+void TaskGate::containersConnectionLost()
+{
+    if (m_containers)
+        m_containers->connectionLost();
 }
 
 void TaskGate::submit(const QList<TaskSpec> &tasks)

@@ -7,10 +7,17 @@
 // idempotent together with the runner's own memory of finished tasks: a key queued here, in the
 // runner, or recently finished is not run again.
 //
-// Threading: the gate and its runner live on the worker's runner thread (moveToThread after
-// construction); call the methods marked "runner thread" there (QMetaObject::invokeMethod), and
-// the ones marked thread-safe from anywhere. Signals are emitted on the runner thread.
+// The worker's ContainerManager lives beside the runner (the runner creates container runs
+// through it) and is reached through the gate too: `deploy` orders, fetch answers, a lost
+// connection in; deploy stages, fetch requests and wants out.
+//
+// Threading: the gate, its runner and its container manager live on the worker's runner thread
+// (moveToThread after construction); call the methods marked "runner thread" there
+// (QMetaObject::invokeMethod), and the ones marked thread-safe from anywhere. Signals are emitted
+// on the runner thread.
 
+#include <core/container_info.h>
+#include <worker/container_manager.h>
 #include <worker/task.h>
 #include <worker/wire.h>
 
@@ -53,6 +60,18 @@ public:
     // keys (oldest first); the caller hands them back to the server. Runner thread.
     QList<kairos::TaskKey> takeQueued();
 
+    // Starts the container manager with `config` and hands it to the runner. Runner thread;
+    // call once, before the first submit (without it, container refs fail with "this worker
+    // has no container support").
+    void configureContainers(const kairos::ContainerManagerConfig &config);
+    // The server's `deploy` orders and `fetchReply` answers, and the end of a connection
+    // (downloads waiting for answers fail). Ignored before configureContainers(). Runner thread.
+    void deployContainers(const QList<kairos::ContainerOrder> &orders);
+    void answerFetches(const QList<kairos::FetchReply> &replies);
+    void containersConnectionLost();
+    // Null before configureContainers(). Runner thread.
+    kairos::ContainerManager *containers() const { return m_containers; }
+
     // Tasks queued here or in the runner and not finished (for `register.held`). Thread-safe.
     QList<kairos::TaskKey> heldKeys() const;
     // Figures for the heartbeat's metrics, as of the last change. Thread-safe.
@@ -69,6 +88,11 @@ signals:
     // The runner's calls of running processors (map, results), emitted before the reports of
     // the same turn; each must be answered once with answer().
     void calls(const QList<kairos::TaskCall> &calls);
+    // The container manager's deploy stages, fetch requests (each must be answered once with
+    // answerFetches()) and the containers it needs and has none of.
+    void deployStages(const QList<kairos::DeployStage> &stages);
+    void fetchRequests(const QList<kairos::FetchRequest> &requests);
+    void containersWanted(const QStringList &containers);
 
 private:
     void onRunnerReports(const QList<kairos::TaskReport> &reports);
@@ -79,7 +103,8 @@ private:
     void rememberCanceled(const kairos::TaskKey &key);
     void updateCounts();
 
-    kairos::TaskRunner *m_runner = nullptr; // child
+    kairos::TaskRunner *m_runner = nullptr;           // child; destroyed first
+    kairos::ContainerManager *m_containers = nullptr; // child; outlives the runner's runs
     int m_capacity = 1;
     std::deque<kairos::TaskSpec> m_queue;
     mutable QMutex m_mutex;             // guards the two sets below (read by heldKeys())

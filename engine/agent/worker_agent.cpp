@@ -4,6 +4,7 @@
 #include "monotonic_clock.h"
 #include "task_gate.h"
 
+#include <worker/container_wire.h>
 #include <worker/wire.h>
 
 #include <QCoreApplication>
@@ -109,6 +110,19 @@ Status WorkerAgent::start()
             u"--work-dir %1: the folder cannot be created (check the path and permissions)"_s.arg(
                 m_config.workDir));
     }
+    // The lease file and the containers live in the work folder: two workers sharing one would
+    // renew and expire each other's leases (killing each other's runs) and race on downloads.
+    m_workDirLock = std::make_unique<QLockFile>(QDir(m_config.workDir).filePath(u"worker.lock"_s));
+    m_workDirLock->setStaleLockTime(0); // stale only when its process is gone
+    if (!m_workDirLock->tryLock(0)) {
+        qint64 pid = 0;
+        QString host, app;
+        m_workDirLock->getLockInfo(&pid, &host, &app);
+        m_workDirLock.reset();
+        return makeError(u"--work-dir %1: in use by another kairos-worker (pid %2); give each "
+                         u"worker its own work folder"_s.arg(m_config.workDir)
+                             .arg(pid));
+    }
     m_lease->resetFile();
 
     m_runnerThread.setObjectName(u"kairos-worker-runner"_s);
@@ -118,13 +132,25 @@ Status WorkerAgent::start()
     connect(m_gate, &TaskGate::reports, this, &WorkerAgent::onRunnerReports, Qt::QueuedConnection);
     connect(m_gate, &TaskGate::logs, this, &WorkerAgent::onRunnerLogs, Qt::QueuedConnection);
     connect(m_gate, &TaskGate::calls, this, &WorkerAgent::onRunnerCalls, Qt::QueuedConnection);
+    connect(m_gate, &TaskGate::deployStages, this, &WorkerAgent::onDeployStages,
+            Qt::QueuedConnection);
+    connect(m_gate, &TaskGate::fetchRequests, this, &WorkerAgent::onFetchRequests,
+            Qt::QueuedConnection);
+    connect(m_gate, &TaskGate::containersWanted, this, &WorkerAgent::onContainersWanted,
+            Qt::QueuedConnection);
     m_runnerThread.start();
     // Only policy kill hands the lease file to the launchers: with `finish`, runs must outlive
     // the lease.
     const QString leaseFile =
         m_config.onLeaseLoss == LeaseLossPolicy::Kill ? m_lease->leaseFile() : QString();
-    onRunner([capacity = m_config.threads, leaseFile](TaskGate *gate) {
+    ContainerManagerConfig containers;
+    containers.directory = m_config.containersDir.isEmpty()
+                               ? QDir(m_config.workDir).filePath(u"containers"_s)
+                               : m_config.containersDir;
+    containers.hostProgram = m_config.containerHost;
+    onRunner([capacity = m_config.threads, leaseFile, containers](TaskGate *gate) {
         gate->configure(capacity, leaseFile);
+        gate->configureContainers(containers);
     });
 
     scheduleConnect(m_rotation.first());
@@ -251,10 +277,12 @@ void WorkerAgent::onLost(const QString &reason)
     if (m_state == State::Finished)
         return;
     // The server ends the runs of a lost connection at once and retries them elsewhere later;
-    // a task that has not started yet must not start now.
+    // a task that has not started yet must not start now. Container downloads waiting for this
+    // server's answers will not get them.
     onRunner([reason](TaskGate *gate) {
         gate->cancelQueued(
             u"the connection to the server was lost before the task started (%1)"_s.arg(reason));
+        gate->containersConnectionLost();
     });
     const QString server = m_server.toString();
     emit connectionLost(server, reason);
@@ -290,6 +318,10 @@ void WorkerAgent::onMessage(const protocol::Message &m)
         onCancel(m);
     } else if (m.type == wire::type::CallReply) {
         onCallReply(m);
+    } else if (m.type == wire::type::Deploy) {
+        onDeploy(m);
+    } else if (m.type == wire::type::FetchReplyMsg) {
+        onFetchReply(m);
     } else if (m.type == wire::type::Dead) {
         onDead(m);
     } else if (m.type == protocol::msg::Error) {
@@ -383,6 +415,56 @@ void WorkerAgent::onCallReply(const protocol::Message &m)
     const OutgoingCalls::Step step = m_calls.onReplies(batch.items);
     answerOnRunner(step.toRunner);
     sendCalls(step.toSend);
+}
+
+void WorkerAgent::onDeploy(const protocol::Message &m)
+{
+    const wire::Batch<ContainerOrder> batch = wire::decodeDeploy(m);
+    for (const QString &error : batch.errors)
+        qCWarning(lcAgent).noquote() << u"deploy from %1: %2"_s.arg(m_server.toString(), error);
+    if (!batch.items.isEmpty())
+        onRunner([orders = batch.items](TaskGate *gate) { gate->deployContainers(orders); });
+}
+
+void WorkerAgent::onFetchReply(const protocol::Message &m)
+{
+    // Replies the decoder could not read but whose fetch it could name come with an error, so
+    // their download fails instead of waiting.
+    const wire::Batch<FetchReply> batch = wire::decodeFetchReply(m);
+    for (const QString &error : batch.errors)
+        qCWarning(lcAgent).noquote() << u"fetchReply from %1: %2"_s.arg(m_server.toString(), error);
+    if (!batch.items.isEmpty())
+        onRunner([replies = batch.items](TaskGate *gate) { gate->answerFetches(replies); });
+}
+
+void WorkerAgent::onDeployStages(const QList<DeployStage> &stages)
+{
+    // Not connected: dropped. The server re-sends its orders at registration and hears the
+    // stages of those.
+    if (canSend())
+        m_connection->send(wire::encodeDeployStage(stages));
+}
+
+void WorkerAgent::onFetchRequests(const QList<FetchRequest> &requests)
+{
+    if (canSend()) {
+        m_connection->send(wire::encodeFetch(requests));
+        return;
+    }
+    // No server to ask: the download learns it now instead of waiting for ever.
+    QList<FetchReply> replies;
+    replies.reserve(requests.size());
+    for (const FetchRequest &r : requests)
+        replies.append(
+            FetchReply{r.fetchId, r.sha256, r.offset, {}, u"connection to the server lost"_s});
+    if (m_gate)
+        onRunner([replies](TaskGate *gate) { gate->answerFetches(replies); });
+}
+
+void WorkerAgent::onContainersWanted(const QStringList &containers)
+{
+    if (canSend())
+        m_connection->send(wire::encodeWant(containers));
 }
 
 void WorkerAgent::onDead(const protocol::Message &m)

@@ -9,7 +9,12 @@
 // registration. Calls of running processors (map, results) go to the server as `call` messages
 // and its `callReply` back to the runner (OutgoingCalls); a call made while no server is
 // connected, or still waiting when the connection is lost, is answered at once with the error
-// "connection to the server lost", so no processor stays blocked. drain() is the graceful
+// "connection to the server lost", so no processor stays blocked. Containers (docs/containers.md)
+// are the ContainerManager's, beside the runner: the server's `deploy` and `fetchReply` go to it;
+// its deploy stages, fetch requests and wants go out as `deployStage`, `fetch` and `want` while
+// registered (a fetch made while no server is connected is answered at once with "connection to
+// the server lost"; stages and wants are then dropped: the server re-sends its orders at the next
+// registration). drain() is the graceful
 // shutdown of SIGTERM (docs/protocol.md 12.3, Draining).
 // The wire format is kairos::wire's; the behaviour is specified in docs/protocol.md section 12.
 //
@@ -23,10 +28,12 @@
 #include "server_rotation.h"
 #include "worker_config.h"
 
+#include <core/container_info.h>
 #include <core/result.h>
 #include <protocol/connection.h>
 #include <worker/task.h>
 
+#include <QLockFile>
 #include <QObject>
 #include <QPointer>
 #include <QThread>
@@ -104,6 +111,11 @@ private:
     void onDispatch(const protocol::Message &message);
     void onCancel(const protocol::Message &message);
     void onCallReply(const protocol::Message &message);
+    void onDeploy(const protocol::Message &message);
+    void onFetchReply(const protocol::Message &message);
+    void onDeployStages(const QList<kairos::DeployStage> &stages);
+    void onFetchRequests(const QList<kairos::FetchRequest> &requests);
+    void onContainersWanted(const QStringList &containers);
     void onDead(const protocol::Message &message);
     void onRegisterTimeout();
     qint64 sendHeartbeat(); // its ts, 0 when not sent
@@ -137,6 +149,7 @@ private:
     Outbox m_outbox;
     OutgoingCalls m_calls;          // sent on the current connection, waiting for `callReply`
     LeaseKeeper *m_lease = nullptr; // child
+    std::unique_ptr<QLockFile> m_workDirLock; // held while started: one worker per work folder
 
     int m_heartbeatMs;
     int m_leaseMs = 5000;

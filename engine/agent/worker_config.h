@@ -53,6 +53,11 @@ struct WorkerConfig {
     LeaseLossPolicy onLeaseLoss = LeaseLossPolicy::Kill;
     int drainTimeoutMs = kDefaultDrainTimeoutMs;
     QString workDir; // lease file, disk metric
+    // Container versions (docs/containers.md): where they are stored (empty: <workDir>/containers)
+    // and the kairos-container-host program of `process` isolation (empty: next to the running
+    // executable).
+    QString containersDir;
+    QString containerHost;
     protocol::TlsOptions tls;
     int reconnectMaxMs = kDefaultReconnectMaxMs;
     QString version; // sent in `register`

@@ -298,7 +298,7 @@ QList<BuiltinProcessor> makeBuiltins()
     const auto add = [&list](QString name, QString description,
                              std::function<std::unique_ptr<sdk::Processor>()> create,
                              std::function<Status(const QJsonObject &)> validate) {
-        const ProcessorShape shape = shapeOf(*create());
+        const SdkShape shape = shapeOf(*create());
         list.append(BuiltinProcessor{
             sdk::ProcessorEntry{std::move(name), std::move(description), std::move(create)}, shape,
             std::move(validate)});
@@ -324,9 +324,9 @@ QStringList builtinNames()
 
 } // namespace
 
-ProcessorShape shapeOf(const sdk::Processor &processor)
+SdkShape shapeOf(const sdk::Processor &processor)
 {
-    ProcessorShape shape;
+    SdkShape shape;
     shape.broadcast = dynamic_cast<const sdk::BroadcastProcessor *>(&processor) != nullptr;
     shape.map = dynamic_cast<const sdk::MapProcessor *>(&processor) != nullptr;
     shape.reduce = dynamic_cast<const sdk::MapReduceProcessor *>(&processor) != nullptr;
@@ -354,8 +354,8 @@ Result<const BuiltinProcessor *> resolveContainerRef(const QJsonObject &config)
     if (!ref)
         return makeError(ref.error());
     if (!ref->startsWith(kBuiltinRefPrefix))
-        return makeError(
-            QStringLiteral("container processors are not supported yet (ref %1)").arg(*ref));
+        return makeError(QStringLiteral("%1: '%2' is not a built-in processor")
+                             .arg(config::fieldName(QStringLiteral("ref")), *ref));
     const QString name = ref->mid(kBuiltinRefPrefix.size());
     if (const BuiltinProcessor *b = findBuiltinProcessor(name))
         return b;

@@ -30,16 +30,16 @@ namespace kairos {
 inline constexpr QLatin1StringView kBuiltinRefPrefix{"builtin#"};
 
 // What an SDK processor can serve, by the SDK class it derives from.
-struct ProcessorShape {
+struct SdkShape {
     bool broadcast = false; // a BroadcastProcessor (has preProcess / postProcess)
     bool map = false;       // a MapProcessor (may call map())
     bool reduce = false;    // a MapReduceProcessor
 };
-ProcessorShape shapeOf(const sdk::Processor &processor);
+SdkShape shapeOf(const sdk::Processor &processor);
 
 struct BuiltinProcessor {
     sdk::ProcessorEntry entry; // entry.name is NAME of "builtin#NAME"
-    ProcessorShape shape;
+    SdkShape shape;
     // Checks the processor config as a run would, errors naming the field
     // ("processor.count: missing").
     std::function<Status(const QJsonObject &config)> validate;
@@ -52,7 +52,7 @@ const BuiltinProcessor *findBuiltinProcessor(const QString &name);
 
 // Resolves a CONTAINER processor config: the built-in its "ref" names, or why it cannot run
 // here ("processor.ref: missing", "processor.ref: no built-in processor 'x' (built-ins: echo,
-// range-sum)", "container processors are not supported yet (ref c#p)"). Only the ref is checked,
+// range-sum)", "'c#p' is not a built-in processor"). Only the ref is checked,
 // not the rest of the config. Thread-safe.
 Result<const BuiltinProcessor *> resolveContainerRef(const QJsonObject &config);
 

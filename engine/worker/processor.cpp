@@ -7,7 +7,10 @@
 #include "shell_processor.h"
 #include "simple_processors.h"
 
+#include <core/container_info.h>
+
 #include <atomic>
+#include <optional>
 
 namespace kairos {
 
@@ -15,6 +18,20 @@ namespace {
 // Call ids are unique in the whole process, so one connection never sees two calls with the
 // same id, whichever runner or run made them.
 std::atomic<quint64> g_lastCallId{0};
+
+// An uploaded container's processor ("hello#greet"): whether the container exists and offers a
+// processor of the right shape is the server's ContainerService's to check (it knows the
+// versions); these pure checks only look at the ref's form.
+std::optional<Status> checkUploadedRef(const QJsonObject &config)
+{
+    const QString ref = config.value(QStringLiteral("ref")).toString();
+    if (ref.isEmpty() || ref.startsWith(kBuiltinRefPrefix))
+        return std::nullopt;
+    if (auto split = splitContainerRef(ref); !split.ok())
+        return Status(makeError(split.error()));
+    return Status();
+}
+
 } // namespace
 
 ProcessorRun::ProcessorRun(const TaskSpec &spec, QObject *parent)
@@ -119,6 +136,8 @@ Status validateProcessorConfig(ProcessorKind kind, const QJsonObject &config)
             return makeError(c.error());
         return {};
     case ProcessorKind::Container: {
+        if (auto uploaded = checkUploadedRef(config))
+            return *uploaded;
         const auto builtin = resolveContainerRef(config);
         if (!builtin)
             return makeError(builtin.error());
@@ -170,10 +189,12 @@ Status validateProcessorForMode(ExecutionMode mode, ProcessorKind kind, const QJ
                                 "(an SDK MapProcessor such as builtin#range-sum)");
     if (kind != ProcessorKind::Container)
         return makeError(QStringLiteral("%1; %2 cannot").arg(needs, toString(kind)));
+    if (auto uploaded = checkUploadedRef(config))
+        return *uploaded;
     const auto builtin = resolveContainerRef(config);
     if (!builtin)
         return makeError(builtin.error());
-    const ProcessorShape &shape = (*builtin)->shape;
+    const SdkShape &shape = (*builtin)->shape;
     if (reduce ? !shape.reduce : !shape.map)
         return makeError(QStringLiteral("%1; %2 does not").arg(needs, refOf(config)));
     return {};
@@ -218,11 +239,20 @@ Result<std::unique_ptr<ProcessorRun>> createProcessorRun(const TaskSpec &spec,
     }
     case ProcessorKind::Container: {
         const QString ref = refOf(spec.config);
-        if (!ref.startsWith(kBuiltinRefPrefix) && context.resolver && *context.resolver) {
-            auto entry = (*context.resolver)(ref);
-            if (!entry)
-                return makeError(entry.error());
-            return Run(new SdkProcessorRun(spec, std::move(entry)->create, ref, context.pool));
+        // A missing or empty ref falls through to resolveContainerRef's "processor.ref: missing".
+        if (!ref.isEmpty() && !ref.startsWith(kBuiltinRefPrefix)) {
+            if (auto form = checkUploadedRef(spec.config); form && !form->ok())
+                return makeError(form->error());
+            if (context.containers)
+                return context.containers->createContainerRun(spec, context);
+            if (context.resolver && *context.resolver) {
+                auto entry = (*context.resolver)(ref);
+                if (!entry)
+                    return makeError(entry.error());
+                return Run(new SdkProcessorRun(spec, std::move(entry)->create, ref, context.pool));
+            }
+            return makeError(
+                QStringLiteral("this worker has no container support (ref %1)").arg(ref));
         }
         const auto builtin = resolveContainerRef(spec.config);
         if (!builtin)

@@ -96,10 +96,23 @@ using Processor = ProcessorRun;
 // entry's factory is then called on a pool thread, so it must be thread-safe.
 using SdkProcessorResolver = std::function<Result<sdk::ProcessorEntry>(const QString &ref)>;
 
+struct ProcessorContext;
+
+// Where runs of container refs ("name#processor", docs/containers.md) come from: the worker's
+// ContainerManager. Called on the runner's thread.
+class ContainerRuns {
+public:
+    virtual ~ContainerRuns() = default;
+    virtual Result<std::unique_ptr<ProcessorRun>>
+    createContainerRun(const TaskSpec &spec, const ProcessorContext &context) = 0;
+};
+
 struct ProcessorContext {
     QNetworkAccessManager *network = nullptr;
     QThreadPool *pool = nullptr;
-    // Non-built-in CONTAINER refs; null or empty: "container processors are not supported yet".
+    // Non-built-in CONTAINER refs, first `containers`, then `resolver` (tests); neither:
+    // "this worker has no container support (ref R)".
+    ContainerRuns *containers = nullptr;
     const SdkProcessorResolver *resolver = nullptr;
 };
 
@@ -136,7 +149,7 @@ Status validateProcessorForMode(ExecutionMode mode, ProcessorKind kind, const QJ
 
 // Creates the run for `spec` (not started), or the reason it cannot run: an invalid config, or
 // a processor this worker does not have (a CONTAINER ref other than "builtin#NAME" that the
-// context's resolver does not know: "container processors are not supported yet (ref R)").
+// context's containers and resolver do not know: "this worker has no container support (ref R)").
 // CONTAINER processors run as SdkProcessorRun on the context's pool. A PreProcess/PostProcess
 // task for a processor without that hook runs the default hook (see broadcastHooksOf). Call on
 // the thread that will run it.

@@ -103,6 +103,25 @@ using Shared = SdkProcessorRun::Shared;
 
 const QString kCanceled = QStringLiteral("canceled");
 
+// Text and bytes a processor hands over may point into its library's read-only data
+// (QStringLiteral, QByteArrayLiteral, fromRawData). They outlive the processor, and a container
+// library is unloaded once its runs have ended, so such data is copied into memory of our own.
+QString owned(const QString &s)
+{
+    return s.data_ptr().isMutable() || s.isNull() ? s : QString(s.constData(), s.size());
+}
+
+bool ownsData(const QByteArray &b)
+{
+    // QByteArray has no const data_ptr() in Qt 6.4; isMutable() only reads.
+    return const_cast<QByteArray &>(b).data_ptr().isMutable();
+}
+
+QByteArray owned(const QByteArray &b)
+{
+    return ownsData(b) || b.isNull() ? b : QByteArray(b.constData(), b.size());
+}
+
 sdk::TaskRole toSdk(TaskRole role)
 {
     switch (role) {
@@ -153,7 +172,7 @@ private:
         OutEvent e;
         e.kind = OutEvent::Kind::Log;
         e.stream = stream;
-        e.text = text;
+        e.text = owned(text);
         m_shared.post(std::move(e));
     }
     Shared &m_shared;
@@ -219,9 +238,13 @@ public:
                 }
                 TaskCall call;
                 call.op = TaskCall::Op::Map;
-                call.name = name;
+                call.name = owned(name);
                 call.from = m_shared.mapPosition;
                 call.items = items.mid(next, end - next);
+                for (qsizetype i = 0; i < call.items.size(); ++i) {
+                    if (!ownsData(call.items.at(i)))
+                        call.items[i] = owned(call.items.at(i));
+                }
                 const quint64 ticket = m_shared.sendLocked(std::move(call));
                 if (ticket == 0) {
                     firstError = kCanceled;
@@ -399,7 +422,7 @@ void runOnPool(const std::shared_ptr<Shared> &shared, const SdkProcessorRun::Fac
     OutEvent done;
     done.kind = OutEvent::Kind::Done;
     done.status = result.success ? InstanceStatus::Succeeded : InstanceStatus::Failed;
-    done.text = result.message.left(SdkProcessorRun::kMaxResultChars);
+    done.text = owned(result.message.left(SdkProcessorRun::kMaxResultChars));
     if (!shared->post(std::move(done)))
         qCDebug(lcWorkerSdk) << "result of a run that is gone dropped: instance"
                              << shared->spec.instanceId << "task" << shared->spec.taskId;

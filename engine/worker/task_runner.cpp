@@ -167,6 +167,11 @@ void TaskRunner::setSdkProcessorResolver(SdkProcessorResolver resolver)
     m_resolver = std::move(resolver);
 }
 
+void TaskRunner::setContainerRuns(ContainerRuns *containers)
+{
+    m_containers = containers;
+}
+
 void TaskRunner::scheduleTurn()
 {
     if (!m_turnTimer.isActive())
@@ -213,8 +218,9 @@ void TaskRunner::startTask(TaskSpec spec)
     if (spec.processor == ProcessorKind::Http && !m_network)
         m_network = new QNetworkAccessManager(this);
     QThreadPool *sdkPool = spec.processor == ProcessorKind::Container ? pool() : nullptr;
-    auto created = createProcessorRun(spec, ProcessorContext{m_network, sdkPool, &m_resolver},
-                                      ProcessorRunOptions{m_leaseFile});
+    auto created =
+        createProcessorRun(spec, ProcessorContext{m_network, sdkPool, m_containers, &m_resolver},
+                           ProcessorRunOptions{m_leaseFile});
     if (!created) {
         report(key, InstanceStatus::Failed, created.error());
         markDone(key);

@@ -91,6 +91,9 @@ public:
     // started after this call use it. Default: none ("container processors are not supported
     // yet"). Runner thread only.
     void setSdkProcessorResolver(SdkProcessorResolver resolver);
+    // Where runs of container refs ("name#processor") come from (the worker's ContainerManager,
+    // which must outlive the runner or be reset to null first). Runner thread only.
+    void setContainerRuns(ContainerRuns *containers);
 
     // Started and not yet finished. Runner thread only.
     int runningCount() const { return static_cast<int>(m_active.size()); }
@@ -149,6 +152,7 @@ private:
     int m_recentLimit = kDefaultRecentLimit;
     QString m_leaseFile;
     SdkProcessorResolver m_resolver;
+    ContainerRuns *m_containers = nullptr;
 };
 
 } // namespace kairos

@@ -1,11 +1,11 @@
 #include "wire.h"
 
+#include "wire_fields.h"
+
 #include <QCborArray>
 #include <QCborMap>
 
 #include <array>
-#include <cmath>
-#include <limits>
 
 // Decoding rules beyond the field shapes of docs/protocol.md 12.1/12.2:
 //  - `register` needs `id` and `capacity`; `address`, `tags`, `pid`, `version`, `held` and
@@ -31,11 +31,9 @@
 
 namespace kairos::wire {
 
-namespace {
+using namespace detail;
 
-constexpr qsizetype kMaxListedErrors = 32;
-constexpr qint64 kIntMax = std::numeric_limits<int>::max();
-constexpr qint64 kInt64Max = std::numeric_limits<qint64>::max();
+namespace {
 
 const QString kReportableStatuses =
     QStringLiteral("RUNNING, SUCCEEDED, FAILED, TIMED_OUT or CANCELED");
@@ -111,8 +109,6 @@ inline constexpr QLatin1StringView Queued{"queued"};
 inline constexpr QLatin1StringView kOpMap{"map"};
 inline constexpr QLatin1StringView kOpResults{"results"};
 
-enum class Need { Required, Optional };
-
 // --- enum names without an allocation per use ---------------------------------------------------
 // toString() builds a new QString on every call and the *FromString() parsers trim and upper-case
 // theirs; on a path that carries a million tasks both show. The names are built once here
@@ -156,224 +152,6 @@ static_assert(static_cast<int>(ProcessorKind::Container) == kProcessorKinds - 1)
 static_assert(static_cast<int>(ExecutionMode::MapReduce) == kModes - 1);
 static_assert(static_cast<int>(TaskRole::PostProcess) == kRoles - 1);
 static_assert(static_cast<int>(InstanceStatus::Skipped) == kStatuses - 1);
-
-// Reads the fields of one CBOR map (the message body, one entry of a list, or a nested map) and
-// keeps the first error, phrased like protocol::Message's strict getters and naming the field by
-// its path inside the message: "field 'reports[0].s' of 'status': unknown status \"X\"". The
-// path is only spelled out for an error: a batch of thousands of good entries builds no strings.
-class Fields {
-public:
-    // The message body.
-    Fields(const QCborMap &map, const QString &type)
-        : m_map(map)
-        , m_type(type)
-    {}
-    // A nested map of the message body: entry `index` of the list `base` (index >= 0), or the
-    // map `base`.
-    Fields(const QCborMap &map, QLatin1StringView base, qsizetype index, const QString &type)
-        : m_map(map)
-        , m_type(type)
-        , m_base(base)
-        , m_index(index)
-    {}
-    // The same, one level further down: `base` is a field of `parent`.
-    Fields(const QCborMap &map, const Fields &parent, QLatin1StringView base, qsizetype index)
-        : m_map(map)
-        , m_type(parent.m_type)
-        , m_parent(&parent)
-        , m_base(base)
-        , m_index(index)
-    {}
-
-    bool ok() const { return m_error.isEmpty(); }
-    const QString &error() const { return m_error; }
-    // Where this map sits in the message ("tasks[3].res[0]"); empty for the body.
-    QString path() const
-    {
-        QString p = m_parent ? m_parent->path() : QString();
-        if (m_base.isEmpty())
-            return p;
-        if (!p.isEmpty())
-            p += u'.';
-        p += m_base;
-        if (m_index >= 0)
-            p += u'[' + QString::number(m_index) + u']';
-        return p;
-    }
-    QString name(QLatin1StringView k) const
-    {
-        const QString p = path();
-        return p.isEmpty() ? QString(k) : p + u'.' + k;
-    }
-
-    void fail(const QString &fieldName, const QString &what)
-    {
-        if (m_error.isEmpty())
-            m_error = QStringLiteral("field '%1' of '%2' %3").arg(fieldName, m_type, what);
-    }
-    void fail(QLatin1StringView k, const QString &what) { fail(name(k), what); }
-    // For a value of the right type that is not acceptable: "field 's' of 'status': unknown...".
-    void failValue(QLatin1StringView k, const QString &what)
-    {
-        if (m_error.isEmpty())
-            m_error = QStringLiteral("field '%1' of '%2': %3").arg(name(k), m_type, what);
-    }
-    // Takes the first error of a nested map's reader (its paths are already complete).
-    void adopt(const Fields &inner)
-    {
-        if (m_error.isEmpty())
-            m_error = inner.m_error;
-    }
-
-    // The value, or nullopt after recording "missing" / "must be X" (or silently for an absent
-    // optional field).
-    std::optional<QCborValue> get(QLatin1StringView k, Need need, const char *expected,
-                                  bool (QCborValue::*isType)() const)
-    {
-        const QCborValue v = m_map.value(k);
-        if (v.isUndefined()) {
-            if (need == Need::Required)
-                fail(k, QStringLiteral("is missing; expected %1").arg(QLatin1StringView(expected)));
-            return std::nullopt;
-        }
-        if (!(v.*isType)()) {
-            fail(k, QStringLiteral("must be %1, got %2")
-                        .arg(QLatin1StringView(expected), protocol::cborTypeName(v)));
-            return std::nullopt;
-        }
-        return v;
-    }
-
-    template<typename Int>
-    void integer(QLatin1StringView k, Int &out, qint64 min, qint64 max, Need need = Need::Required)
-    {
-        const auto v = get(k, need, "an integer", &QCborValue::isInteger);
-        if (!v)
-            return;
-        const qint64 n = v->toInteger();
-        if (n < min || n > max) {
-            if (min == 0 && n < 0)
-                fail(k, QStringLiteral("must not be negative, got %1").arg(n));
-            else
-                fail(k,
-                     QStringLiteral("must be between %1 and %2, got %3").arg(min).arg(max).arg(n));
-            return;
-        }
-        out = static_cast<Int>(n);
-    }
-
-    void text(QLatin1StringView k, QString &out, Need need = Need::Required,
-              qsizetype maxLength = -1)
-    {
-        const auto v = get(k, need, "a text string", &QCborValue::isString);
-        if (!v)
-            return;
-        QString s = v->toString();
-        if (maxLength >= 0 && s.size() > maxLength) {
-            fail(k, QStringLiteral("must be at most %1 characters, got %2")
-                        .arg(maxLength)
-                        .arg(s.size()));
-            return;
-        }
-        out = std::move(s);
-    }
-
-    void bytes(QLatin1StringView k, QByteArray &out, Need need = Need::Required)
-    {
-        if (const auto v = get(k, need, "a byte string", &QCborValue::isByteArray))
-            out = v->toByteArray();
-    }
-
-    void boolean(QLatin1StringView k, bool &out, Need need = Need::Required)
-    {
-        if (const auto v = get(k, need, "a boolean", &QCborValue::isBool))
-            out = v->toBool();
-    }
-
-    void number(QLatin1StringView k, double &out)
-    {
-        const QCborValue v = m_map.value(k);
-        if (v.isUndefined())
-            return; // every METRICS field is optional
-        if (!v.isInteger() && !v.isDouble()) {
-            fail(k, QStringLiteral("must be a number, got %1").arg(protocol::cborTypeName(v)));
-            return;
-        }
-        const double d = v.toDouble();
-        if (!std::isfinite(d) || d < 0) {
-            fail(k, QStringLiteral("must be a finite number >= 0, got %1").arg(d));
-            return;
-        }
-        out = d;
-    }
-
-    std::optional<QCborArray> array(QLatin1StringView k, Need need = Need::Required,
-                                    qsizetype maxSize = -1)
-    {
-        const auto v = get(k, need, "an array", &QCborValue::isArray);
-        if (!v)
-            return std::nullopt;
-        QCborArray a = v->toArray();
-        if (maxSize >= 0 && a.size() > maxSize) {
-            fail(k,
-                 QStringLiteral("must hold at most %1 entries, got %2").arg(maxSize).arg(a.size()));
-            return std::nullopt;
-        }
-        return a;
-    }
-
-    std::optional<QCborMap> map(QLatin1StringView k, Need need = Need::Required)
-    {
-        const auto v = get(k, need, "a map", &QCborValue::isMap);
-        if (!v)
-            return std::nullopt;
-        return v->toMap();
-    }
-
-    const QString &type() const { return m_type; }
-
-private:
-    const QCborMap &m_map;
-    const QString &m_type;
-    const Fields *m_parent = nullptr;
-    QLatin1StringView m_base;
-    qsizetype m_index = -1;
-    QString m_error;
-};
-
-QString quoted(const QString &s)
-{
-    QString out = s.left(64); // a hostile peer's "name" must not flood the log
-    out.replace(u'"', QStringLiteral("\\\""));
-    return u'"' + out + (s.size() > 64 ? QStringLiteral("...\"") : QStringLiteral("\""));
-}
-
-// Reads the list `k` of `f`, a list of maps, entry by entry with `read(Fields &, T &)`; the
-// first bad entry becomes f's error (a nested list is part of one entry: all or nothing).
-template<typename T, typename Read>
-void readMapList(Fields &f, QLatin1StringView k, Need need, qsizetype maxSize, QList<T> &out,
-                 Read read)
-{
-    const auto list = f.array(k, need, maxSize);
-    if (!list)
-        return;
-    out.reserve(list->size());
-    for (qsizetype i = 0; i < list->size(); ++i) {
-        const QCborValue entry = list->at(i);
-        if (!entry.isMap()) {
-            f.fail(QStringLiteral("%1[%2]").arg(f.name(k)).arg(i),
-                   QStringLiteral("must be a map, got %1").arg(protocol::cborTypeName(entry)));
-            return;
-        }
-        const QCborMap map = entry.toMap();
-        Fields inner(map, f, k, i);
-        T item;
-        read(inner, item);
-        if (!inner.ok())
-            return f.adopt(inner);
-        out.append(std::move(item));
-    }
-}
 
 // --- shapes -----------------------------------------------------------------------------------
 
@@ -701,10 +479,7 @@ Prototypes readPrototypes(const protocol::Message &m, ConfigFromCbor &config)
         Prototype p;
         const QCborValue entry = list->at(i);
         if (!entry.isMap()) {
-            p.error = QStringLiteral("field '%1[%2]' of '%3' must be a map, got %4")
-                          .arg(key::Shared)
-                          .arg(i)
-                          .arg(m.type, protocol::cborTypeName(entry));
+            p.error = notAMap(key::Shared, i, m.type, entry);
         } else {
             const QCborMap map = entry.toMap();
             Fields f(map, key::Shared, i, m.type);
@@ -923,76 +698,6 @@ void readReply(Fields &f, TaskCallReply &reply)
     f.boolean(key::End, reply.end, Need::Optional);
 }
 
-// The error list of one batch decode: the first kMaxListedErrors texts, then a count.
-class ErrorList {
-public:
-    ErrorList(QStringList &errors, QLatin1StringView listKey, const QString &type)
-        : m_errors(errors)
-        , m_listKey(listKey)
-        , m_type(type)
-    {}
-    ~ErrorList()
-    {
-        if (m_unlisted > 0)
-            m_errors << QStringLiteral("%1 more bad entries of '%2' in '%3' were not listed")
-                            .arg(m_unlisted)
-                            .arg(m_listKey, m_type);
-    }
-    void add(const QString &error)
-    {
-        if (m_errors.size() < kMaxListedErrors)
-            m_errors << error;
-        else
-            ++m_unlisted;
-    }
-    QString notAMap(qsizetype index, const QCborValue &entry) const
-    {
-        return QStringLiteral("field '%1[%2]' of '%3' must be a map, got %4")
-            .arg(m_listKey)
-            .arg(index)
-            .arg(m_type, protocol::cborTypeName(entry));
-    }
-
-private:
-    QStringList &m_errors;
-    QLatin1StringView m_listKey;
-    const QString &m_type;
-    qsizetype m_unlisted = 0;
-};
-
-// Decodes the list `listKey` of `m` entry by entry with `read(Fields &, T &)`: good entries are
-// kept, each bad one adds its error; `onBad(item, error)` sees each bad entry that was a map.
-template<typename T, typename Read, typename OnBad>
-void decodeEntries(const protocol::Message &m, QLatin1StringView listKey, QList<T> &items,
-                   QStringList &errors, Read read, OnBad onBad)
-{
-    Fields top(m.body, m.type);
-    const auto list = top.array(listKey);
-    if (!list) {
-        errors << top.error();
-        return;
-    }
-    items.reserve(list->size());
-    ErrorList errorList(errors, listKey, m.type);
-    for (qsizetype i = 0; i < list->size(); ++i) {
-        const QCborValue entry = list->at(i);
-        if (!entry.isMap()) {
-            errorList.add(errorList.notAMap(i, entry));
-            continue;
-        }
-        const QCborMap map = entry.toMap();
-        Fields f(map, listKey, i, m.type);
-        T item;
-        read(f, item);
-        if (f.ok()) {
-            items.append(std::move(item));
-        } else {
-            onBad(item, f.error());
-            errorList.add(f.error());
-        }
-    }
-}
-
 template<typename T, typename Read>
 Batch<T> decodeList(const protocol::Message &m, QLatin1StringView listKey, Read read)
 {
@@ -1021,19 +726,6 @@ qsizetype utf8Size(const QString &text)
 qsizetype utf8Bound(const QString &text)
 {
     return 3 * text.size();
-}
-
-// A message whose only field `listKey` is the list of `items`, each encoded by `toCbor`.
-template<typename T, typename ToCbor>
-protocol::Message listMessage(QLatin1StringView type, QLatin1StringView listKey,
-                              const QList<T> &items, ToCbor toCbor)
-{
-    QCborArray a;
-    for (const T &item : items)
-        a.append(toCbor(item));
-    QCborMap c;
-    c.insert(listKey, a);
-    return protocol::Message(QString(type), std::move(c));
 }
 
 // Cuts `items` into consecutive batches whose estimated sizes add up to at most `maxBytes`; an

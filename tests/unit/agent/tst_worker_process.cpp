@@ -140,6 +140,46 @@ private slots:
         }
     }
 
+    // Two workers on one work folder would renew and expire each other's leases (killing each
+    // other's runs): the second one is refused at start, naming the first.
+    void secondWorkerOnTheSameWorkFolderIsRefused()
+    {
+        FakeServer server(kApp, kSecret);
+        QVERIFY(server.listen());
+        const QString work = m_dir.filePath(u"shared-work"_s);
+        auto args = [&](const QString &id) {
+            return QStringList{u"--server"_s,      server.address(),
+                               u"--app"_s,         kApp,
+                               u"--secret-file"_s, m_secretFile,
+                               u"--id"_s,          id,
+                               u"--work-dir"_s,    work};
+        };
+        QProcess first;
+        first.start(workerBinary(), args(u"first-worker"_s));
+        QVERIFY(first.waitForStarted(kWaitMs));
+        QTRY_COMPARE_WITH_TIMEOUT(server.count(wire::type::Register), 1, kWaitMs);
+
+        QProcess second;
+        second.start(workerBinary(), args(u"second-worker"_s));
+        QVERIFY(second.waitForStarted(kWaitMs));
+        QTRY_COMPARE_WITH_TIMEOUT(second.state(), QProcess::NotRunning, kWaitMs);
+        QVERIFY(second.exitCode() != 0);
+        const QString err = QString::fromUtf8(second.readAllStandardError());
+        QVERIFY2(err.contains(u"in use by another kairos-worker (pid %1)"_s.arg(first.processId())),
+                 qPrintable(err));
+        QCOMPARE(server.count(wire::type::Register), 1);
+
+        ::kill(pid_t(first.processId()), SIGKILL);
+        QVERIFY(first.waitForFinished(kWaitMs));
+        // The lock of a worker that died is stale: a new worker takes the folder over.
+        QProcess third;
+        third.start(workerBinary(), args(u"third-worker"_s));
+        QVERIFY(third.waitForStarted(kWaitMs));
+        QTRY_COMPARE_WITH_TIMEOUT(server.count(wire::type::Register), 2, kWaitMs);
+        ::kill(pid_t(third.processId()), SIGTERM);
+        QTRY_COMPARE_WITH_TIMEOUT(third.state(), QProcess::NotRunning, kWaitMs);
+    }
+
     void sigtermDrainsAndExitsZero()
     {
         FakeServer server(kApp, kSecret);

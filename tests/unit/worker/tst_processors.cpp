@@ -746,8 +746,9 @@ void TstProcessors::invalidConfigNamesField_data()
     QTest::newRow("shell postScript not a string")
         << ProcessorKind::Shell << QByteArray(R"({"script":"true","postScript":1})")
         << "processor.postScript: expected a string";
-    QTest::newRow("container") << ProcessorKind::Container << QByteArray(R"({"ref":"c#p"})")
-                               << "container processors are not supported yet (ref c#p)";
+    QTest::newRow("container ref without processor")
+        << ProcessorKind::Container << QByteArray(R"({"ref":"c"})")
+        << "processor.ref: expected CONTAINER#PROCESSOR, got 'c'";
     QTest::newRow("container without ref")
         << ProcessorKind::Container << QByteArray("{}") << "processor.ref: missing";
     QTest::newRow("unknown built-in")
@@ -1051,9 +1052,9 @@ void TstProcessors::processorForMode_data()
         << ExecutionMode::MapReduce << ProcessorKind::Container << echo
         << "processor: a MAP_REDUCE job needs a CONTAINER processor that implements reduce (an "
            "SDK MapReduceProcessor such as builtin#range-sum); builtin#echo does not";
-    QTest::newRow("map unknown container")
-        << ExecutionMode::Map << ProcessorKind::Container << QJsonObject{{"ref", "acme#x"}}
-        << "container processors are not supported yet (ref acme#x)";
+    QTest::newRow("map malformed container ref")
+        << ExecutionMode::Map << ProcessorKind::Container << QJsonObject{{"ref", "acme#"}}
+        << "processor.ref: expected CONTAINER#PROCESSOR, got 'acme#'";
 }
 
 void TstProcessors::processorForMode()

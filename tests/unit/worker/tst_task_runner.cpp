@@ -479,7 +479,7 @@ void TstTaskRunner::invalidTasksFailWithReason_data()
     QTest::newRow("shell without script")
         << spec(1, ProcessorKind::Shell, {}) << "processor.script: missing";
     QTest::newRow("container") << spec(1, ProcessorKind::Container, {{"ref", "c#p"}})
-                               << "container processors are not supported yet (ref c#p)";
+                               << "this worker has no container support (ref c#p)";
     QTest::newRow("built-in with a bad config")
         << spec(1, ProcessorKind::Container, {{"ref", "builtin#range-sum"}, {"count", 0}})
         << "processor.count: 0 is outside 1-100000000";
