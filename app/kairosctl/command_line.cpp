@@ -1,6 +1,7 @@
 #include "command_line.h"
 
 #include "arg_reader.h"
+#include "container_command_line.h"
 #include "job_flags.h"
 #include "usage.h"
 
@@ -10,6 +11,7 @@
 #include <QJsonArray>
 #include <QRegularExpression>
 
+#include <algorithm>
 #include <limits>
 
 namespace kairos::cli {
@@ -158,6 +160,8 @@ Status CommandParser::run(const QString &command)
         return listCall(QStringLiteral("app.list"), View::AppList);
     if (command == QLatin1String("worker list"))
         return listCall(QStringLiteral("worker.list"), View::WorkerList);
+    if (command.startsWith(QLatin1String("container ")))
+        return parseContainerCommand(command, m_args, m_action);
     if (command == QLatin1String("server info")) {
         if (Status s = positionals({}); !s.ok())
             return s;
@@ -488,6 +492,8 @@ QList<OptionSpec> commandSpecs(const QString &command)
         return {opt("status", "S"), opt("after", "K"), opt("limit", "N"), opt("all")};
     if (command == QLatin1String("cron next"))
         return {opt("tz", "ZONE"), opt("from", "EPOCH_MS"), opt("count", "N"), opt("batch")};
+    if (command.startsWith(QLatin1String("container ")))
+        return containerOptionSpecs(command);
     return {};
 }
 
@@ -562,8 +568,8 @@ ParsedCommandLine parseCommandLine(const QStringList &arguments, const FileReade
     QString command;
     if (!group.isEmpty()) {
         if (commandsOfGroup(group).isEmpty()) {
-            out.error = QStringLiteral("unknown command \"%1\"; expected job, instance, app, "
-                                       "worker, cron, server or help")
+            out.error = QStringLiteral("unknown command \"%1\"; expected job, instance, "
+                                       "container, app, worker, cron, server or help")
                             .arg(group);
             return out;
         }
@@ -602,7 +608,12 @@ ParsedCommandLine parseCommandLine(const QStringList &arguments, const FileReade
         inv.action.text = usageFor(command);
         return out;
     }
-    if (args->has(QStringLiteral("version"))) {
+    // `container deploy --version V` names a container version, not kairosctl's.
+    const QList<OptionSpec> ownSpecs = commandSpecs(command);
+    const bool ownVersion = std::any_of(ownSpecs.begin(), ownSpecs.end(), [](const OptionSpec &o) {
+        return o.name == QLatin1String("version");
+    });
+    if (args->has(QStringLiteral("version")) && !ownVersion) {
         inv.action.kind = ActionKind::Version;
         return out;
     }

@@ -1,5 +1,6 @@
 #include "command_runner.h"
 
+#include "container_views.h"
 #include "views.h"
 
 #include <core/clock.h>
@@ -45,6 +46,10 @@ CommandRunner::CommandRunner(client::Client &client, Action action, Options opti
 
 void CommandRunner::start()
 {
+    m_clock.start();
+    // The file is read before the connection: a wrong path is reported without a server.
+    if (m_action.kind == ActionKind::ContainerUpload && !prepareUpload())
+        return;
     connect(&m_client, &client::Client::linkStateChanged, this, &CommandRunner::onLinkState);
     if (m_client.linkState() == client::Client::LinkState::Connected)
         begin();
@@ -85,6 +90,10 @@ void CommandRunner::begin()
         return showLogs();
     case ActionKind::InstanceTasks:
         return listTasks(m_action.params);
+    case ActionKind::ContainerUpload:
+        return uploadContainer();
+    case ActionKind::ContainerDeploy:
+        return followDeploy();
     default:
         // Local actions never reach a runner; main() handles them without a connection.
         return fail(2, tr("this command does not talk to a server"));
@@ -94,25 +103,28 @@ void CommandRunner::begin()
 void CommandRunner::call(const QString &method, const QJsonObject &params, OnReply onReply)
 {
     qCDebug(lcRunner) << "call" << method << params;
-    m_client.call(
-        method, params, this, [this, onReply = std::move(onReply)](Result<QJsonObject> result) {
-            if (m_done)
-                return;
-            if (result.ok())
-                return onReply(*result);
-            // A lost link fails the pending calls before the client reports it is
-            // disconnected; decide on the next turn which of the two this was.
-            const QString error = result.error();
-            QTimer::singleShot(0, this, [this, error] {
-                if (m_done)
-                    return;
-                if (m_client.linkState() != client::Client::LinkState::Connected)
-                    fail(kExitConnection,
-                         tr("lost the connection to %1: %2").arg(m_options.target, error));
-                else
-                    fail(kExitServerError, error);
-            });
-        });
+    m_client.call(method, params, this,
+                  [this, onReply = std::move(onReply)](Result<QJsonObject> result) {
+                      if (m_done)
+                          return;
+                      if (result.ok())
+                          return onReply(*result);
+                      failWith(result.error());
+                  });
+}
+
+void CommandRunner::failWith(const QString &error)
+{
+    // A lost link fails the pending calls before the client reports it is disconnected; decide
+    // on the next turn which of the two this was.
+    QTimer::singleShot(0, this, [this, error] {
+        if (m_done)
+            return;
+        if (m_client.linkState() != client::Client::LinkState::Connected)
+            fail(kExitConnection, tr("lost the connection to %1: %2").arg(m_options.target, error));
+        else
+            fail(kExitServerError, error);
+    });
 }
 
 void CommandRunner::printJson(const QJsonObject &doc)
@@ -157,10 +169,36 @@ void CommandRunner::printReply(const QJsonObject &reply)
         m_out << appTable(reply.value(QStringLiteral("apps")).toArray());
         break;
     case View::WorkerList:
-        m_out << workerTable(reply.value(QStringLiteral("workers")).toArray(),
-                             m_options.nowMs > 0 ? m_options.nowMs : nowMs());
+        m_out << workerTable(reply.value(QStringLiteral("workers")).toArray(), now());
+        break;
+    case View::ContainerList:
+        m_out << containerTable(reply.value(QStringLiteral("containers")).toArray());
+        break;
+    case View::ContainerVersions:
+        m_out << containerVersionsText(reply, zone);
+        break;
+    case View::ContainerStatus: {
+        const QJsonArray states = reply.value(QStringLiteral("workers")).toArray();
+        m_out << containerStatusTable(states, now());
+        if (const int behind = notCurrentCount(states); behind > 0) {
+            // On stderr, so the table on stdout stays a table.
+            m_out.flush();
+            m_err << tr("(%1 of %2 row(s) not on the desired version: CURRENT is NO)")
+                         .arg(behind)
+                         .arg(states.size())
+                  << '\n';
+        }
         break;
     }
+    case View::ContainerDeployed:
+        m_out << deployedLine(reply);
+        break;
+    }
+}
+
+qint64 CommandRunner::now() const
+{
+    return m_options.nowMs > 0 ? m_options.nowMs : nowMs();
 }
 
 void CommandRunner::fail(int code, const QString &message)

@@ -5,12 +5,17 @@
 // slow instance.get poll as a safety net, with an optional deadline), `instance tasks --all` (every
 // page of instance.tasks, the table streamed a page at a time) and `instance logs --follow` (the
 // "logs" events for that instance plus instance.logs pages with afterSeq, so no line is missed or
-// printed twice, until the instance has ended). It talks only to the Client interface, so tests
-// drive it with a scripted client and no server.
+// printed twice, until the instance has ended), `container upload` (ContainerUpload, progress on
+// stderr) and `container deploy --follow` (the "containers" events, subscribed before the deploy
+// is sent, plus a container.status poll as a safety net, until every target worker is READY or
+// FAILED or the deadline passes; command_runner_containers.cpp). It talks only to the Client
+// interface, so tests drive it with a scripted client and no server.
 //
 // Threading: create, start and destroy on the Client's thread (the main thread); it uses that
 // thread's event loop and never blocks.
 
+#include "container_upload.h"
+#include "deploy_follower.h"
 #include "invocation.h"
 
 #include <client/client.h>
@@ -24,6 +29,7 @@
 #include <QTimer>
 
 #include <functional>
+#include <memory>
 
 namespace kairos::cli {
 
@@ -35,6 +41,11 @@ public:
     static constexpr int kExitConnection = 3;
     static constexpr int kExitRunFailed = 4;
     static constexpr int kExitWaitTimeout = 5;
+    // container deploy --follow (the codes docs/containers.md gives it).
+    static constexpr int kExitDeployFailed = 1;
+    static constexpr int kExitDeployTimeout = 2;
+    // A file to upload that cannot be read is a bad argument.
+    static constexpr int kExitBadFile = 2;
 
     struct Options {
         bool json = false;
@@ -43,6 +54,8 @@ public:
         int pollIntervalMs = 2000; // safety-net poll of instance.get while waiting
         int logPageSize = 1000;    // lines per instance.logs call
         qint64 nowMs = 0;          // "now" for ages in human output (worker list); 0 = the clock
+        int progressEveryMs = 500; // container upload: progress lines on stderr at most this often
+        int deployProgressEveryMs = 2000; // deploy --follow: a download's progress line
     };
 
     CommandRunner(client::Client &client, Action action, Options options, QTextStream &out,
@@ -62,10 +75,14 @@ private:
 
     void onLinkState(client::Client::LinkState state, const QString &detail);
     void begin();
+    qint64 now() const;
     void call(const QString &method, const QJsonObject &params, OnReply onReply);
     void printReply(const QJsonObject &reply);
     void printJson(const QJsonObject &doc);
     void fail(int code, const QString &message);
+    // A failed call: a lost link (exit 3) or the server's error (exit 1), decided on the next
+    // turn, when the client has reported the link state.
+    void failWith(const QString &error);
     void finish(int code);
 
     // job run [--wait]
@@ -95,6 +112,19 @@ private:
     void onInstancesForLogs(const QList<kairos::Instance> &instances);
     void noteLogInstanceStatus(const QString &status);
     void pollLogInstance();
+
+    // container upload / container deploy --follow (command_runner_containers.cpp)
+    bool prepareUpload();
+    void uploadContainer();
+    void onUploadProgress(qint64 acknowledged, qint64 total);
+    void followDeploy();
+    void onDeployReply(const QJsonObject &reply);
+    void onDeployStages(const QList<kairos::DeployStage> &stages);
+    void applyDeployStage(const QJsonObject &stage);
+    void pollDeployStatus();
+    void checkDeployDone();
+    void onDeployDeadline();
+    QJsonObject deployDocument() const;
 
     client::Client &m_client;
     Action m_action;
@@ -127,6 +157,16 @@ private:
     QList<qsizetype> m_taskWidths; // the table's column widths so far (empty: header not out)
     qint64 m_taskRows = 0;
     QJsonArray m_collectedTasks; // --json
+
+    // container upload
+    std::unique_ptr<ContainerUpload> m_upload;
+    qint64 m_lastProgressMs = -1;
+    // container deploy --follow
+    std::unique_ptr<DeployFollower> m_deploy; // once the deploy is answered
+    QJsonObject m_deployReply;
+    QList<QJsonObject> m_earlyStages; // stages of the container before the deploy's reply
+    bool m_deployPollInFlight = false;
+    QElapsedTimer m_clock;
 };
 
 } // namespace kairos::cli

@@ -24,43 +24,50 @@ struct GlobalOptions {
 
 // How a human-readable reply is printed (the JSON mode prints the reply as is).
 enum class View {
-    Job,            // job.create / job.update / job.get: the job, one field per line
-    JobState,       // job.enable / job.disable: one line
-    JobList,        // job.list: a table
-    Deleted,        // job.delete: one line
-    Instance,       // instance.cancel / instance.retry: a one-row table
-    InstanceDetail, // instance.get: fields, then the attempts table
-    ServerInfo,     // server.info: one field per line
-    AppCreated,     // app.create: the secret alone on stdout, a note on stderr
-    AppRotated,     // app.rotateSecret: the same
-    AppList,        // app.list: a table
-    WorkerList,     // worker.list: a table
+    Job,               // job.create / job.update / job.get: the job, one field per line
+    JobState,          // job.enable / job.disable: one line
+    JobList,           // job.list: a table
+    Deleted,           // job.delete: one line
+    Instance,          // instance.cancel / instance.retry: a one-row table
+    InstanceDetail,    // instance.get: fields, then the attempts table
+    ServerInfo,        // server.info: one field per line
+    AppCreated,        // app.create: the secret alone on stdout, a note on stderr
+    AppRotated,        // app.rotateSecret: the same
+    AppList,           // app.list: a table
+    WorkerList,        // worker.list: a table
+    ContainerList,     // container.list: a table
+    ContainerVersions, // container.versions: a table, then the container's jobs
+    ContainerStatus,   // container.status: a table marking workers not on the desired version
+    ContainerDeployed, // container.deploy (without --follow): one line
 };
 
 enum class ActionKind {
-    Help,          // print `text` on stdout, exit 0
-    Version,       // print the version, exit 0
-    Call,          // one admin `method` with `params`, printed per `view`
-    RunJob,        // job.run, optionally waiting for the instances to end
-    InstanceList,  // instance.list, resolving `jobName` to an id first when given
-    InstanceLogs,  // instance.get + instance.logs pages, optionally following new lines
-    InstanceTasks, // instance.tasks, one page or (allPages) every page
-    CronNext,      // local: next fire times of an expression (no server)
-    CronBatch,     // local: the `cron next --batch` line protocol on stdin/stdout (no server)
+    Help,            // print `text` on stdout, exit 0
+    Version,         // print the version, exit 0
+    Call,            // one admin `method` with `params`, printed per `view`
+    RunJob,          // job.run, optionally waiting for the instances to end
+    InstanceList,    // instance.list, resolving `jobName` to an id first when given
+    InstanceLogs,    // instance.get + instance.logs pages, optionally following new lines
+    InstanceTasks,   // instance.tasks, one page or (allPages) every page
+    CronNext,        // local: next fire times of an expression (no server)
+    CronBatch,       // local: the `cron next --batch` line protocol on stdin/stdout (no server)
+    ContainerUpload, // container.upload.begin / chunk / finish of the file at `path`
+    ContainerDeploy, // container.deploy --follow: the `containers` events until every target ends
 };
 
 struct Action {
     ActionKind kind = ActionKind::Call;
-    QString method;     // Call, RunJob, InstanceList
-    QJsonObject params; // Call, RunJob, InstanceList
+    QString method;     // Call, RunJob, InstanceList, ContainerDeploy
+    QJsonObject params; // Call, RunJob, InstanceList, ContainerDeploy
     View view = View::Job;
     QString subject; // Call: how the addressed thing is named in one-line replies ("job 7")
 
     bool wait = false;     // RunJob --wait
-    int waitTimeoutS = 0;  // RunJob --timeout-s; 0 = no deadline
+    int waitTimeoutS = 0;  // RunJob --timeout-s, ContainerDeploy --timeout; 0 = no deadline
     QString jobName;       // InstanceList --job NAME, resolved with job.get first
     qint64 instanceId = 0; // InstanceLogs
     bool follow = false;   // InstanceLogs --follow
+    QString path;          // ContainerUpload: the file
     bool allPages = false; // InstanceTasks --all
 
     QString cronExpression;       // CronNext

@@ -22,8 +22,11 @@ constexpr Choice kTimingFlags[] = {{"cron", "CRON"},
                                    {"at", "ONE_SHOT"},
                                    {"api", "API"}};
 // Flag -> processor.type.
-constexpr Choice kProcessorFlags[] = {
-    {"shell", "SHELL"}, {"http", "HTTP"}, {"echo", "ECHO"}, {"sleep", "SLEEP"}};
+constexpr Choice kProcessorFlags[] = {{"shell", "SHELL"},
+                                      {"http", "HTTP"},
+                                      {"echo", "ECHO"},
+                                      {"sleep", "SLEEP"},
+                                      {"container", "CONTAINER"}};
 
 template<std::size_t N> QStringList flagList(const Choice (&choices)[N])
 {
@@ -71,6 +74,7 @@ QList<OptionSpec> jobOptionSpecs()
         {QStringLiteral("method"), QStringLiteral("M")},
         {QStringLiteral("echo"), QStringLiteral("MSG")},
         {QStringLiteral("sleep"), QStringLiteral("MS")},
+        {QStringLiteral("container"), QStringLiteral("REF")},
         {QStringLiteral("params"), QStringLiteral("P")},
         {QStringLiteral("timeout"), QStringLiteral("MS")},
         {QStringLiteral("retries"), QStringLiteral("N")},
@@ -168,6 +172,15 @@ Result<QJsonObject> jobFieldsFromFlags(const ParsedArgs &args, bool requireCompl
                     args.value(QStringLiteral("method")).trimmed().toUpper();
         } else if (flag == QLatin1String("echo")) {
             processor[QStringLiteral("message")] = value;
+        } else if (flag == QLatin1String("container")) {
+            // The server checks the ref against the uploaded containers; here only its form.
+            const QString ref = value.trimmed();
+            if (!ref.contains(u'#') || ref.startsWith(u'#') || ref.endsWith(u'#')) {
+                return makeError(QStringLiteral("--container: expected CONTAINER#PROCESSOR (for "
+                                                "example hello#greet), got \"%1\"")
+                                     .arg(value));
+            }
+            processor[QStringLiteral("ref")] = ref;
         } else {
             auto ms = readInteger(QStringLiteral("--sleep"), value, 0, kMaxInt);
             if (!ms.ok())

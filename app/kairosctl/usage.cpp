@@ -27,6 +27,8 @@ const char kJobOptions[] =
     "  --method M             HTTP method with --http (default GET)\n"
     "  --echo MSG             ECHO processor: log MSG and succeed\n"
     "  --sleep MS             SLEEP processor: wait MS milliseconds and succeed\n"
+    "  --container REF        CONTAINER processor: run processor P of an uploaded container C,\n"
+    "                         REF = C#P (hello#greet; see kairosctl container --help)\n"
     "  --params P             job parameters handed to every run (JSON recommended)\n"
     "  --timeout MS           fail an attempt after MS milliseconds (0 = no timeout)\n"
     "  --retries N            extra attempts after a failure (default 0)\n"
@@ -86,6 +88,40 @@ const CommandHelp kCommands[] = {
      "has no tasks. See docs/execution-modes.md.\n"},
     {"instance cancel", "ID", "cancel a run that has not ended", ""},
     {"instance retry", "ID", "run a FAILED, TIMED_OUT or CANCELED run again (a new attempt)", ""},
+    {"container upload", "FILE",
+     "upload a container library (built with kairos_add_container); prints the version",
+     "  FILE                   the .so file; it is checked by the server (ELF, plugin metadata,\n"
+     "                         SDK version) and stored under its SHA-256. Uploading the same\n"
+     "                         file again changes nothing and prints the stored version.\n"
+     "Progress goes to stderr. See docs/containers.md.\n"},
+    {"container list", "",
+     "list the containers: default version, isolation, versions, pinned workers, jobs", ""},
+    {"container versions", "NAME",
+     "list the versions of a container, newest first, with where each is deployed",
+     "Columns: DEPLOYED TO is \"*\" for the default version (every worker) or the workers it\n"
+     "is pinned to; MISSING names processors that jobs of this container use but this\n"
+     "version lacks (deploying it would fail their runs).\n"},
+    {"container deploy",
+     "NAME [--version V] [--workers W[,W]] [--isolation process|inprocess] [--follow "
+     "[--timeout S]]",
+     "make a version the active one of a container on the workers",
+     "  --version V            a SHA-256, a prefix of at least 8 of its hex digits, or a\n"
+     "                         version label (default: the newest upload)\n"
+     "  --workers W[,W]        only these connected workers (the version is pinned for\n"
+     "                         them); default: every worker, now and when they connect (the\n"
+     "                         container's default version)\n"
+     "  --isolation MODE       process (default: each version in its own host process) or\n"
+     "                         inprocess (loaded into the worker: faster, but a crash takes\n"
+     "                         the worker down)\n"
+     "  --follow               print one line per stage change of each target worker (QUEUED,\n"
+     "                         DOWNLOADING, VERIFYING, LOADING, READY, FAILED) until every one\n"
+     "                         is READY or FAILED; exit code 0 when all are READY, 1 when one\n"
+     "                         FAILED, 2 on timeout\n"
+     "  --timeout S            with --follow: give up after S seconds (default 120)\n"},
+    {"container status", "[NAME]",
+     "show each worker's version and latest deploy stage per container",
+     "Columns: ACTIVE is the version the worker runs now, DESIRED the one the deployments say\n"
+     "it should run; CURRENT is NO where they differ (a deploy in progress or failed).\n"},
     {"app create", "NAME",
      "create an app (the workers of one group log in as it); prints its secret",
      "  NAME                   1 to 64 characters of A-Z a-z 0-9 . _ -\n"
@@ -125,8 +161,10 @@ const char kGlobalOptions[] =
 const char kExitCodes[] =
     "Exit codes:\n"
     "  0  done\n"
-    "  1  the server (or the cron engine, for cron next) answered with an error\n"
-    "  2  usage error: a bad or missing option or argument\n"
+    "  1  the server (or the cron engine, for cron next) answered with an error; container\n"
+    "     deploy --follow: the deploy FAILED on a worker\n"
+    "  2  usage error: a bad or missing option or argument; container deploy --follow: a\n"
+    "     target worker had not finished within --timeout\n"
     "  3  cannot connect or authenticate, or the connection was lost\n"
     "  4  job run --wait: a run did not succeed\n"
     "  5  job run --wait --timeout-s: a run had not ended in time\n";

@@ -87,8 +87,13 @@ int main(int argc, char **argv)
         QStringLiteral("Delete finished instances and their logs after N days (default 30, 0 = "
                        "keep)."),
         QStringLiteral("N"), QStringLiteral("30"));
+    const QCommandLineOption maxContainer(
+        QStringLiteral("max-container-mb"),
+        QStringLiteral("Largest container library accepted by `container upload`, in MiB (1 to "
+                       "1024, default 256)."),
+        QStringLiteral("N"), QStringLiteral("256"));
     parser.addOptions({listen, data, db, tlsCert, tlsKey, insecure, noLocalWorker, threads,
-                       heartbeat, deadAfter, lease, retention});
+                       heartbeat, deadAfter, lease, retention, maxContainer});
     parser.process(app);
 
     if (!parser.isSet(data))
@@ -124,6 +129,11 @@ int main(int argc, char **argv)
                                        "\"%2\"")
                             .arg(workerOptions[i]->names().constFirst(), text));
     }
+    const int maxContainerMb = parser.value(maxContainer).toInt(&ok);
+    if (!ok || maxContainerMb < 1 || maxContainerMb > 1024)
+        return fail(QStringLiteral("--max-container-mb: expected a number from 1 to 1024 but got "
+                                   "\"%1\"")
+                        .arg(parser.value(maxContainer)));
     if (workerMs[1] <= workerMs[0])
         return fail(QStringLiteral("--worker-dead-after-ms (%1) must be more than "
                                    "--worker-heartbeat-ms (%2): a worker would be declared dead "
@@ -145,6 +155,9 @@ int main(int argc, char **argv)
     config.workerHeartbeatMs = workerMs[0];
     config.workerDeadAfterMs = workerMs[1];
     config.workerLeaseMs = workerMs[2];
+    config.maxContainerBytes = qint64(maxContainerMb) * 1024 * 1024;
+    // The local worker's container files live with the data, so a restart finds them again.
+    config.localContainerDir = QDir(dataDir).filePath(QStringLiteral("containers"));
 
     server::Engine engine(config);
     if (Status s = engine.start(); !s.ok())

@@ -7,6 +7,7 @@
 // Threading: a Client lives on the thread that created it (the GUI thread in the console); call
 // it from that thread only. Replies and signals are delivered on that thread. No method blocks.
 
+#include <core/container_info.h>
 #include <core/instance.h>
 #include <core/job.h>
 #include <core/result.h>
@@ -34,7 +35,7 @@ public:
     virtual void call(const QString &method, const QJsonObject &params, QObject *context,
                       Reply reply) = 0;
     // Asks for events: topics "instances", "jobs", "logs" (optionally only one instance's logs),
-    // "tasks" (task progress of broadcast / map runs).
+    // "tasks" (task progress of broadcast / map runs), "containers" (deploy stages, changes).
     virtual void subscribe(const QStringList &topics, qint64 logsOfInstance = 0) = 0;
 
     virtual LinkState linkState() const = 0;
@@ -51,6 +52,10 @@ signals:
     // the counts by state and up to TaskProgress::kMaxChangedPerEvent changed rows; `truncated`
     // means more rows changed than were sent (re-read a page with `instance.tasks`).
     void taskProgress(const QList<kairos::TaskProgress> &events);
+    // Topic "containers": deploy stages as workers report them (worker filled in), and the
+    // containers whose versions or deployments changed.
+    void deployStages(const QList<kairos::DeployStage> &stages);
+    void containersChanged(const QStringList &containers);
 };
 
 } // namespace kairos::client

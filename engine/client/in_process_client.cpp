@@ -2,6 +2,7 @@
 
 #include <server/admin_api.h>
 #include <server/admin_service.h>
+#include <server/container_service.h>
 #include <server/credentials.h>
 
 #include <QHostAddress>
@@ -126,6 +127,14 @@ void InProcessClient::wireEvents()
     // Already coalesced by the engine's task tracker (at most four events a second per run).
     connect(engine, &server::Engine::taskProgress, this, &Client::taskProgress,
             Qt::QueuedConnection);
+    // The `containers` topic: deploy stages (a worker reports DOWNLOADING at most every 100 ms)
+    // and changed containers, forwarded as they come.
+    if (server::ContainerService *containers = engine->containers()) {
+        connect(containers, &server::ContainerService::stagesReported, this, &Client::deployStages,
+                Qt::QueuedConnection);
+        connect(containers, &server::ContainerService::containersChanged, this,
+                &Client::containersChanged, Qt::QueuedConnection);
+    }
 }
 
 void InProcessClient::call(const QString &method, const QJsonObject &params, QObject *context,

@@ -171,6 +171,22 @@ void RemoteClient::onEvent(const QString &topic, const QCborValue &data)
             events << taskProgressFromJson(v.toObject());
         if (!events.isEmpty())
             emit taskProgress(events);
+    } else if (topic == QLatin1String("containers")) {
+        // {stages: [DeployStage]} and/or {changed: [name]}; an unreadable stage is skipped.
+        QList<DeployStage> stages;
+        for (const QJsonValue &v : o.value(QStringLiteral("stages")).toArray()) {
+            if (auto stage = DeployStage::fromJson(v.toObject()); stage.ok())
+                stages << *stage;
+        }
+        if (!stages.isEmpty())
+            emit deployStages(stages);
+        QStringList changed;
+        for (const QJsonValue &v : o.value(QStringLiteral("changed")).toArray()) {
+            if (v.isString())
+                changed << v.toString();
+        }
+        if (!changed.isEmpty())
+            emit containersChanged(changed);
     }
 }
 

@@ -1,5 +1,6 @@
 #include "admin_api.h"
 
+#include "container_service.h"
 #include "credentials.h"
 #include "server_log.h"
 
@@ -39,16 +40,32 @@ template<typename T, typename F> QJsonArray toArray(const QList<T> &items, F con
 
 QStringList AdminApi::methods()
 {
-    return {QStringLiteral("server.info"),     QStringLiteral("job.create"),
-            QStringLiteral("job.update"),      QStringLiteral("job.get"),
-            QStringLiteral("job.list"),        QStringLiteral("job.enable"),
-            QStringLiteral("job.disable"),     QStringLiteral("job.delete"),
-            QStringLiteral("job.run"),         QStringLiteral("instance.list"),
-            QStringLiteral("instance.get"),    QStringLiteral("instance.logs"),
-            QStringLiteral("instance.tasks"),  QStringLiteral("instance.cancel"),
-            QStringLiteral("instance.retry"),  QStringLiteral("worker.list"),
-            QStringLiteral("app.list"),        QStringLiteral("app.create"),
-            QStringLiteral("app.rotateSecret")};
+    return {QStringLiteral("server.info"),
+            QStringLiteral("job.create"),
+            QStringLiteral("job.update"),
+            QStringLiteral("job.get"),
+            QStringLiteral("job.list"),
+            QStringLiteral("job.enable"),
+            QStringLiteral("job.disable"),
+            QStringLiteral("job.delete"),
+            QStringLiteral("job.run"),
+            QStringLiteral("instance.list"),
+            QStringLiteral("instance.get"),
+            QStringLiteral("instance.logs"),
+            QStringLiteral("instance.tasks"),
+            QStringLiteral("instance.cancel"),
+            QStringLiteral("instance.retry"),
+            QStringLiteral("worker.list"),
+            QStringLiteral("app.list"),
+            QStringLiteral("app.create"),
+            QStringLiteral("app.rotateSecret"),
+            QStringLiteral("container.upload.begin"),
+            QStringLiteral("container.upload.chunk"),
+            QStringLiteral("container.upload.finish"),
+            QStringLiteral("container.list"),
+            QStringLiteral("container.versions"),
+            QStringLiteral("container.deploy"),
+            QStringLiteral("container.status")};
 }
 
 Result<Job> AdminApi::resolveJob(const QJsonObject &params) const
@@ -198,7 +215,19 @@ QJsonObject AdminApi::jobEvent(const Job &job)
     return {{QStringLiteral("job"), jobToJson(job)}};
 }
 
-void AdminApi::handle(const QString &method, const QJsonObject &params, Done done)
+QJsonObject AdminApi::containersEvent(const QList<DeployStage> &stages, const QStringList &changed)
+{
+    QJsonObject o;
+    if (!stages.isEmpty())
+        o[QStringLiteral("stages")] =
+            toArray(stages, [](const DeployStage &s) { return s.toJson(); });
+    if (!changed.isEmpty())
+        o[QStringLiteral("changed")] = QJsonArray::fromStringList(changed);
+    return o;
+}
+
+void AdminApi::handle(const QString &method, const QJsonObject &params, Done done,
+                      const QString &user)
 {
     Engine &engine = m_engine;
     auto jobReply = [&engine, done](Result<Job> job) {
@@ -344,6 +373,10 @@ void AdminApi::handle(const QString &method, const QJsonObject &params, Done don
         if (handleWorkersAndApps(method, params, done))
             return;
     }
+    if (method.startsWith(QLatin1String("container."))) {
+        if (handleContainers(method, params, done, user))
+            return;
+    }
     done(makeError(tr("unknown method \"%1\"; this server offers: %2")
                        .arg(method, methods().join(QStringLiteral(", ")))));
 }
@@ -394,6 +427,350 @@ bool AdminApi::handleWorkersAndApps(const QString &method, const QJsonObject &pa
     else
         m_credentials->rotateAppSecret(name.toString(), &m_engine, reply);
     return true;
+}
+
+// --- containers (docs/containers.md section 7) -------------------------------------------------
+
+namespace {
+
+// A whole number in [min, 2^53] at `key`; the error names the field and what was expected.
+Result<qint64> wholeParam(const QJsonObject &params, const char *key, qint64 min,
+                          const QString &expected)
+{
+    const QJsonValue v = params.value(QLatin1String(key));
+    const double d = v.toDouble();
+    if (!v.isDouble() || d != std::trunc(d) || d < double(min) || d > 9007199254740992.0)
+        return makeError(QStringLiteral("%1: expected %2").arg(QLatin1String(key), expected));
+    return qint64(d);
+}
+
+Result<QString> nameParam(const QJsonObject &params)
+{
+    const QJsonValue v = params.value(QStringLiteral("name"));
+    if (!v.isString() || v.toString().trimmed().isEmpty())
+        return makeError(tr("name: expected the container name as a string"));
+    return v.toString().trimmed();
+}
+
+// A job that runs a processor of an uploaded container, as the container views show it.
+struct ContainerJob {
+    qint64 id = 0;
+    QString name;
+    QString container;
+    QString processor;
+    QJsonObject toJson() const
+    {
+        return {{QStringLiteral("id"), id},
+                {QStringLiteral("name"), name},
+                {QStringLiteral("processor"), processor}};
+    }
+};
+
+QList<ContainerJob> containerJobs(const Engine &engine, const QString &container)
+{
+    QList<ContainerJob> out;
+    for (const Job &job : engine.jobs()) {
+        if (job.processor != ProcessorKind::Container)
+            continue;
+        const auto ref =
+            splitContainerRef(job.processorConfig.value(QStringLiteral("ref")).toString());
+        if (!ref.ok() || ref->first != container)
+            continue;
+        out << ContainerJob{job.id, job.name, ref->first, ref->second};
+    }
+    std::sort(out.begin(), out.end(),
+              [](const ContainerJob &a, const ContainerJob &b) { return a.id < b.id; });
+    return out;
+}
+
+QJsonValue versionOrNull(const QList<ContainerVersion> &versions, const QString &sha)
+{
+    for (const ContainerVersion &v : versions) {
+        if (v.sha256 == sha)
+            return v.toJson();
+    }
+    return QJsonValue::Null;
+}
+
+QString labelOf(const QList<ContainerVersion> &versions, const QString &sha)
+{
+    for (const ContainerVersion &v : versions) {
+        if (v.sha256 == sha)
+            return v.metadata.version;
+    }
+    return {};
+}
+
+} // namespace
+
+bool AdminApi::handleContainers(const QString &method, const QJsonObject &params, const Done &done,
+                                const QString &user)
+{
+    static const QStringList known{
+        QStringLiteral("container.upload.begin"),  QStringLiteral("container.upload.chunk"),
+        QStringLiteral("container.upload.finish"), QStringLiteral("container.list"),
+        QStringLiteral("container.versions"),      QStringLiteral("container.deploy"),
+        QStringLiteral("container.status")};
+    if (!known.contains(method))
+        return false;
+    ContainerService *containers = m_engine.containers();
+    if (!containers) {
+        done(makeError(tr("%1: containers are not available on this server").arg(method)));
+        return true;
+    }
+
+    if (method == QLatin1String("container.upload.begin")) {
+        const auto size = wholeParam(params, "size", 1,
+                                     tr("the file's size in bytes (a positive "
+                                        "integer)"));
+        if (!size.ok()) {
+            done(makeError(size.error()));
+            return true;
+        }
+        const QJsonValue sha = params.value(QStringLiteral("sha256"));
+        if (!sha.isString()) {
+            done(makeError(tr("sha256: expected the file's SHA-256 as a string of 64 hex digits")));
+            return true;
+        }
+        auto ticket = containers->beginUpload(*size, sha.toString(), user);
+        if (!ticket.ok()) {
+            done(makeError(ticket.error()));
+            return true;
+        }
+        done(QJsonObject{{QStringLiteral("uploadId"), ticket->uploadId},
+                         {QStringLiteral("chunkBytes"), ticket->chunkBytes}});
+        return true;
+    }
+    if (method == QLatin1String("container.upload.chunk")
+        || method == QLatin1String("container.upload.finish")) {
+        const auto uploadId = wholeParam(params, "uploadId", 1, tr("a positive integer"));
+        if (!uploadId.ok()) {
+            done(makeError(uploadId.error()));
+            return true;
+        }
+        if (method == QLatin1String("container.upload.finish")) {
+            containers->finishUpload(*uploadId,
+                                     [done](Result<std::pair<ContainerVersion, bool>> r) {
+                                         if (!r.ok())
+                                             return done(makeError(r.error()));
+                                         QJsonObject o = r->first.toJson();
+                                         o[QStringLiteral("existing")] = r->second;
+                                         done(o);
+                                     });
+            return true;
+        }
+        const auto offset =
+            wholeParam(params, "offset", 0, tr("the chunk's position in bytes (0 or more)"));
+        if (!offset.ok()) {
+            done(makeError(offset.error()));
+            return true;
+        }
+        const QJsonValue data = params.value(QStringLiteral("data"));
+        if (!data.isString()) {
+            done(makeError(tr("data: expected the chunk's bytes as base64 text")));
+            return true;
+        }
+        auto bytes = QByteArray::fromBase64Encoding(data.toString().toLatin1(),
+                                                    QByteArray::AbortOnBase64DecodingErrors);
+        if (!bytes) {
+            done(makeError(tr("data: not valid base64")));
+            return true;
+        }
+        auto received = containers->appendUpload(*uploadId, *offset, *bytes);
+        if (!received.ok()) {
+            done(makeError(received.error()));
+            return true;
+        }
+        done(QJsonObject{{QStringLiteral("received"), *received}});
+        return true;
+    }
+    if (method == QLatin1String("container.list")) {
+        done(containerList());
+        return true;
+    }
+    if (method == QLatin1String("container.versions")) {
+        const auto name = nameParam(params);
+        if (!name.ok()) {
+            done(makeError(name.error()));
+            return true;
+        }
+        done(containerVersions(*name));
+        return true;
+    }
+    if (method == QLatin1String("container.status")) {
+        const QJsonValue name = params.value(QStringLiteral("name"));
+        if (!name.isUndefined() && !name.isNull() && !name.isString()) {
+            done(makeError(tr("name: expected the container name as a string (or no name: "
+                              "every container)")));
+            return true;
+        }
+        const QString filter = name.toString().trimmed();
+        if (!filter.isEmpty() && containers->versions(filter).isEmpty()) {
+            done(makeError(tr("name: no container '%1' is uploaded").arg(filter)));
+            return true;
+        }
+        done(containerStatus(filter));
+        return true;
+    }
+
+    // container.deploy
+    DeployRequest request;
+    const auto name = nameParam(params);
+    if (!name.ok()) {
+        done(makeError(name.error()));
+        return true;
+    }
+    request.container = *name;
+    request.user = user;
+    const QJsonValue version = params.value(QStringLiteral("version"));
+    if (version.isString()) {
+        request.version = version.toString().trimmed();
+    } else if (!version.isUndefined() && !version.isNull()) {
+        done(makeError(tr("version: expected a SHA-256, a prefix of at least 8 of its hex digits "
+                          "or a version label")));
+        return true;
+    }
+    const QJsonValue workers = params.value(QStringLiteral("workers"));
+    if (workers.isArray()) {
+        for (const QJsonValue &w : workers.toArray()) {
+            if (!w.isString() || w.toString().trimmed().isEmpty()) {
+                done(makeError(tr("workers: expected a list of worker ids (strings)")));
+                return true;
+            }
+            if (!request.workers.contains(w.toString().trimmed()))
+                request.workers << w.toString().trimmed();
+        }
+        if (request.workers.isEmpty()) {
+            done(makeError(tr("workers: expected at least one worker id; leave the field out "
+                              "to deploy to every worker")));
+            return true;
+        }
+    } else if (!workers.isUndefined() && !workers.isNull()) {
+        done(makeError(tr("workers: expected a list of worker ids (strings)")));
+        return true;
+    }
+    const QJsonValue isolation = params.value(QStringLiteral("isolation"));
+    if (!isolation.isUndefined() && !isolation.isNull()) {
+        const auto iso = isolation.isString()
+                             ? containerIsolationFromString(isolation.toString().trimmed())
+                             : Result<ContainerIsolation>(makeError(QString()));
+        if (!iso.ok()) {
+            done(makeError(tr("isolation: expected \"process\" or \"inprocess\", got %1")
+                               .arg(isolation.isString() ? u'"' + isolation.toString() + u'"'
+                                                         : tr("a non-string value"))));
+            return true;
+        }
+        request.isolation = *iso;
+    }
+    containers->deploy(request, [done, isolation = request.isolation](Result<DeployTicket> t) {
+        if (!t.ok())
+            return done(makeError(t.error()));
+        done(QJsonObject{{QStringLiteral("deployId"), t->deployId},
+                         {QStringLiteral("version"), t->version.toJson()},
+                         {QStringLiteral("isolation"), toString(isolation)},
+                         {QStringLiteral("workers"), QJsonArray::fromStringList(t->workers)}});
+    });
+    return true;
+}
+
+QJsonObject AdminApi::containerList() const
+{
+    const ContainerService &containers = *m_engine.containers();
+    QStringList names = containers.containerNames();
+    names.sort();
+    QJsonArray list;
+    for (const QString &name : std::as_const(names)) {
+        const QList<ContainerVersion> versions = containers.versions(name);
+        QJsonObject item{{QStringLiteral("name"), name},
+                         {QStringLiteral("versions"), versions.size()},
+                         {QStringLiteral("newest"), versions.isEmpty()
+                                                        ? QJsonValue(QJsonValue::Null)
+                                                        : QJsonValue(versions.first().toJson())},
+                         {QStringLiteral("defaultVersion"), QJsonValue::Null},
+                         {QStringLiteral("isolation"), QJsonValue::Null}};
+        QJsonObject pins;
+        for (const ContainerDeployment &d : containers.deployments(name)) {
+            if (d.target == ContainerDeployment::kAllWorkers) {
+                item[QStringLiteral("defaultVersion")] = versionOrNull(versions, d.sha256);
+                item[QStringLiteral("isolation")] = toString(d.isolation);
+            } else {
+                pins[d.target] = d.sha256;
+            }
+        }
+        item[QStringLiteral("pins")] = pins;
+        item[QStringLiteral("jobs")] = toArray(containerJobs(m_engine, name),
+                                               [](const ContainerJob &j) { return j.toJson(); });
+        list.append(item);
+    }
+    return {{QStringLiteral("containers"), list}};
+}
+
+Result<QJsonObject> AdminApi::containerVersions(const QString &name) const
+{
+    const ContainerService &containers = *m_engine.containers();
+    const QList<ContainerVersion> versions = containers.versions(name);
+    if (versions.isEmpty())
+        return makeError(tr("name: no container '%1' is uploaded").arg(name));
+    const QList<ContainerDeployment> deployments = containers.deployments(name);
+    const QList<ContainerJob> jobs = containerJobs(m_engine, name);
+    const QJsonArray jobList = toArray(jobs, [](const ContainerJob &j) { return j.toJson(); });
+    QJsonArray list;
+    for (const ContainerVersion &v : versions) {
+        QJsonObject o = v.toJson();
+        // The default first, then the pinned workers by id.
+        QStringList pinned;
+        bool isDefault = false;
+        for (const ContainerDeployment &d : deployments) {
+            if (d.sha256 != v.sha256)
+                continue;
+            if (d.target == ContainerDeployment::kAllWorkers)
+                isDefault = true;
+            else
+                pinned << d.target;
+        }
+        pinned.sort();
+        if (isDefault)
+            pinned.prepend(ContainerDeployment::kAllWorkers);
+        QStringList missing;
+        for (const ContainerJob &j : jobs) {
+            if (!v.metadata.processor(j.processor) && !missing.contains(j.processor))
+                missing << j.processor;
+        }
+        o[QStringLiteral("deployedTo")] = QJsonArray::fromStringList(pinned);
+        o[QStringLiteral("jobs")] = jobList;
+        o[QStringLiteral("missing")] = QJsonArray::fromStringList(missing);
+        list.append(o);
+    }
+    return QJsonObject{{QStringLiteral("name"), name}, {QStringLiteral("versions"), list}};
+}
+
+QJsonObject AdminApi::containerStatus(const QString &name) const
+{
+    const ContainerService &containers = *m_engine.containers();
+    QList<WorkerContainerState> states = containers.workerStates(name);
+    std::sort(states.begin(), states.end(),
+              [](const WorkerContainerState &a, const WorkerContainerState &b) {
+                  return std::pair(a.latest.container, a.latest.worker)
+                         < std::pair(b.latest.container, b.latest.worker);
+              });
+    QHash<QString, QList<ContainerVersion>> versionsOf;
+    QJsonArray rows;
+    for (const WorkerContainerState &state : std::as_const(states)) {
+        const DeployStage &s = state.latest;
+        auto known = versionsOf.find(s.container);
+        if (known == versionsOf.end())
+            known = versionsOf.insert(s.container, containers.versions(s.container));
+        QJsonObject row = s.toJson();
+        row[QStringLiteral("reason")] = s.reason;
+        row[QStringLiteral("version")] = labelOf(*known, s.sha256);
+        row[QStringLiteral("activeSha256")] = state.activeSha256;
+        row[QStringLiteral("activeVersion")] = labelOf(*known, state.activeSha256);
+        row[QStringLiteral("desiredSha256")] = state.desiredSha256;
+        row[QStringLiteral("desiredVersion")] = labelOf(*known, state.desiredSha256);
+        row[QStringLiteral("current")] = state.current();
+        rows.append(row);
+    }
+    return {{QStringLiteral("workers"), rows}};
 }
 
 } // namespace kairos::server

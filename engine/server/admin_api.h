@@ -8,6 +8,8 @@
 
 #include "engine.h"
 
+#include <core/container_info.h>
+
 #include <QJsonObject>
 #include <QJsonValue>
 
@@ -27,7 +29,10 @@ public:
     {}
 
     // Runs `method` with `params`; `done` is called exactly once, possibly synchronously.
-    void handle(const QString &method, const QJsonObject &params, Done done);
+    // `user` is who asks (the administrator's login name; "local" in-process): recorded with
+    // container uploads and deployments.
+    void handle(const QString &method, const QJsonObject &params, Done done,
+                const QString &user = QStringLiteral("local"));
 
     static QStringList methods();
 
@@ -37,11 +42,22 @@ public:
     static QJsonObject jobEvent(const Job &job);
     // The `tasks` topic: {events: [TaskProgress]}.
     static QJsonObject tasksEvent(const QList<TaskProgress> &events);
+    // The `containers` topic: {stages: [DeployStage]} and/or {changed: [name]} (a key only when
+    // its list is not empty).
+    static QJsonObject containersEvent(const QList<kairos::DeployStage> &stages,
+                                       const QStringList &changed);
 
 private:
     Result<Job> resolveJob(const QJsonObject &params) const;
     // worker.* and app.* methods; false for a method it does not know.
     bool handleWorkersAndApps(const QString &method, const QJsonObject &params, const Done &done);
+    // container.* methods (docs/containers.md section 7); false for a method it does not know.
+    bool handleContainers(const QString &method, const QJsonObject &params, const Done &done,
+                          const QString &user);
+    // container.list / container.versions / container.status replies.
+    QJsonObject containerList() const;
+    Result<QJsonObject> containerVersions(const QString &name) const;
+    QJsonObject containerStatus(const QString &name) const;
 
     Engine &m_engine;
     std::shared_ptr<CredentialCache> m_credentials;

@@ -1,5 +1,6 @@
 #include "admin_service.h"
 
+#include "container_service.h"
 #include "credentials.h"
 #include "server_log.h"
 
@@ -62,6 +63,40 @@ QList<TaskProgress> TaskProgressBuffer::take()
     return out;
 }
 
+void DeployStageBuffer::add(const QList<DeployStage> &stages)
+{
+    for (const DeployStage &stage : stages) {
+        const QString key =
+            stage.worker + QChar(0) + stage.container + QChar(0) + QString::number(stage.deployId);
+        auto it = m_entries.find(key);
+        if (it != m_entries.end()) {
+            *it = stage; // the newest wins; the entry keeps its place
+            continue;
+        }
+        m_entries.insert(key, stage);
+        m_order << key;
+        while (m_entries.size() > kMaxEntries && !m_order.isEmpty()) {
+            if (m_entries.remove(m_order.takeFirst()))
+                ++m_dropped;
+        }
+    }
+}
+
+QList<DeployStage> DeployStageBuffer::take()
+{
+    QList<DeployStage> out;
+    out.reserve(m_entries.size());
+    for (const QString &key : std::as_const(m_order)) {
+        const auto it = m_entries.constFind(key);
+        if (it != m_entries.cend())
+            out << *it;
+    }
+    m_order.clear();
+    m_entries.clear();
+    m_dropped = 0;
+    return out;
+}
+
 AdminService::AdminService(Engine &engine, std::shared_ptr<CredentialCache> credentials,
                            QObject *parent)
     : QObject(parent)
@@ -76,6 +111,11 @@ AdminService::AdminService(Engine &engine, std::shared_ptr<CredentialCache> cred
     connect(&m_engine, &Engine::logsAppended, this, &AdminService::onLogs);
     connect(&m_engine, &Engine::workersChanged, this, &AdminService::onWorkers);
     connect(&m_engine, &Engine::taskProgress, this, &AdminService::onTaskProgress);
+    if (ContainerService *containers = m_engine.containers()) {
+        connect(containers, &ContainerService::stagesReported, this, &AdminService::onDeployStages);
+        connect(containers, &ContainerService::containersChanged, this,
+                &AdminService::onContainersChanged);
+    }
     connect(&m_engine, &Engine::jobChanged, this, [this](const Job &job) {
         for (Subscriber &s : m_clients) {
             if (s.jobs && s.connection)
@@ -155,10 +195,12 @@ void AdminService::onRequest(protocol::Connection *connection, qint64 id, const 
                 s.workers = true;
             else if (topic == QLatin1String("tasks"))
                 s.tasks = true;
+            else if (topic == QLatin1String("containers"))
+                s.containers = true;
             else
                 return connection->reply(
-                    id, makeError(tr("topics: unknown topic \"%1\"; expected tasks, instances, "
-                                     "jobs, logs or workers")
+                    id, makeError(tr("topics: unknown topic \"%1\"; expected containers, tasks, "
+                                     "instances, jobs, logs or workers")
                                       .arg(topic)));
         }
         s.logsOfInstance = p.value(QStringLiteral("instanceId")).toInteger();
@@ -166,13 +208,16 @@ void AdminService::onRequest(protocol::Connection *connection, qint64 id, const 
             m_flush.start();
         return connection->reply(id, QCborMap{{QStringLiteral("subscribed"), true}});
     }
-    m_api.handle(method, toJson(params), [guard, id](Result<QJsonObject> result) {
-        if (!guard)
-            return;
-        if (!result.ok())
-            return guard->reply(id, makeError(result.error()));
-        guard->reply(id, toCbor(*result));
-    });
+    m_api.handle(
+        method, toJson(params),
+        [guard, id](Result<QJsonObject> result) {
+            if (!guard)
+                return;
+            if (!result.ok())
+                return guard->reply(id, makeError(result.error()));
+            guard->reply(id, toCbor(*result));
+        },
+        connection->name());
 }
 
 void AdminService::onInstances(const QList<Instance> &instances)
@@ -219,6 +264,26 @@ void AdminService::onTaskProgress(const QList<TaskProgress> &events)
     }
 }
 
+void AdminService::onDeployStages(const QList<DeployStage> &stages)
+{
+    for (Subscriber &s : m_clients) {
+        if (s.containers)
+            s.pendingStages.add(stages);
+    }
+}
+
+void AdminService::onContainersChanged(const QStringList &names)
+{
+    for (Subscriber &s : m_clients) {
+        if (!s.containers)
+            continue;
+        for (const QString &name : names) {
+            if (!s.pendingChanged.contains(name))
+                s.pendingChanged << name;
+        }
+    }
+}
+
 void AdminService::flushEvents()
 {
     for (Subscriber &s : m_clients) {
@@ -245,6 +310,16 @@ void AdminService::flushEvents()
         if (!s.pendingTasks.isEmpty()) {
             s.connection->sendEvent(QStringLiteral("tasks"),
                                     toCbor(AdminApi::tasksEvent(s.pendingTasks.take())));
+        }
+        if (!s.pendingStages.isEmpty() || !s.pendingChanged.isEmpty()) {
+            if (s.pendingStages.dropped() > 0) {
+                qCInfo(lcAdmin) << "dropped" << s.pendingStages.dropped()
+                                << "deploy stages for a slow subscriber";
+            }
+            s.connection->sendEvent(
+                QStringLiteral("containers"),
+                toCbor(AdminApi::containersEvent(s.pendingStages.take(),
+                                                 std::exchange(s.pendingChanged, {}))));
         }
     }
 }

@@ -2,7 +2,8 @@
 // AdminService: the protocol listener of a server and its administrator side. Authenticated
 // "admin" connections send requests that go to the AdminApi; a connection that subscribes gets
 // engine events pushed, coalesced per connection (the newest state of each instance and worker,
-// and the newest task counts and rows of each tracked run, every 50 ms) so a burst of a million
+// the newest task counts and rows of each tracked run, the newest deploy stage of each worker and
+// deploy, every 50 ms) so a burst of a million
 // changes cannot flood a socket or the server's memory. Authenticated "worker" connections are
 // handed to the WorkerService: one listener serves both.
 //
@@ -46,6 +47,28 @@ private:
     QHash<Key, Entry> m_entries;
 };
 
+// DeployStageBuffer: the deploy stages waiting for one subscriber's next flush (`containers`
+// topic), the newest per (worker, container, deploy id) — a download reporting every 100 ms is
+// one entry — at most kMaxEntries of them: beyond that the oldest entries are dropped, so a burst
+// of deploys behind a slow connection cannot grow without bound (a reader that must know the end
+// of a deploy reads `container.status`). A value type; not thread-safe.
+class DeployStageBuffer {
+public:
+    static constexpr int kMaxEntries = 4096;
+
+    void add(const QList<kairos::DeployStage> &stages);
+    bool isEmpty() const { return m_entries.isEmpty(); }
+    // The stages in the order their keys first appeared; empties the buffer.
+    QList<kairos::DeployStage> take();
+    // Entries dropped since the last take().
+    int dropped() const { return m_dropped; }
+
+private:
+    QList<QString> m_order; // keys; may hold keys already dropped (skipped on take)
+    QHash<QString, kairos::DeployStage> m_entries;
+    int m_dropped = 0;
+};
+
 class AdminService : public QObject {
     Q_OBJECT
 public:
@@ -68,11 +91,14 @@ private:
         bool logs = false;
         bool workers = false;
         bool tasks = false;
+        bool containers = false;
         qint64 logsOfInstance = 0; // 0: every instance's logs
         QHash<qint64, Instance> pendingInstances;
         QList<LogLine> pendingLogs;
         QHash<QString, WorkerInfo> pendingWorkers; // by worker id
         TaskProgressBuffer pendingTasks;
+        DeployStageBuffer pendingStages;
+        QStringList pendingChanged; // container names, each once
     };
 
     void onConnection(protocol::Connection *connection);
@@ -82,6 +108,8 @@ private:
     void onLogs(const QList<LogLine> &lines);
     void onWorkers(const QList<WorkerInfo> &workers);
     void onTaskProgress(const QList<TaskProgress> &events);
+    void onDeployStages(const QList<kairos::DeployStage> &stages);
+    void onContainersChanged(const QStringList &names);
     void flushEvents();
 
     Engine &m_engine;

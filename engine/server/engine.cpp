@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include "container_service.h"
 #include "dispatcher.h"
 #include "instance_book.h"
 #include "local_worker_link.h"
@@ -27,6 +28,16 @@ namespace {
 
 constexpr qint64 kRetentionSweepMs = 3600 * 1000;
 
+// A CONTAINER job naming an uploaded container ("name#processor") rather than a built-in: the
+// ContainerService checks it against the stored versions.
+bool namesUploadedContainer(const Job &job)
+{
+    if (job.processor != ProcessorKind::Container)
+        return false;
+    const QString ref = job.processorConfig.value(QLatin1String("ref")).toString();
+    return !ref.isEmpty() && !ref.startsWith(QLatin1String("builtin#"));
+}
+
 } // namespace
 
 Engine::Engine(EngineConfig config, QObject *parent)
@@ -53,6 +64,17 @@ Status Engine::start()
     if (!store.ok())
         return makeError(store.error());
     m_store = std::move(store).value();
+
+    // Before the jobs: their container refs are checked against what it knows.
+    ContainerServiceConfig containerConfig;
+    containerConfig.maxBytes = m_config.maxContainerBytes;
+    m_containers = new ContainerService(*m_store, containerConfig, this);
+    if (Status loaded = m_containers->load(); !loaded.ok()) {
+        delete m_containers;
+        m_containers = nullptr;
+        m_store.reset();
+        return makeError(loaded.error());
+    }
 
     const QList<Job> jobs = m_store->callBlocking(
         [](kairos::Database &db) { return kairos::JobRepository(db).list(); });
@@ -96,7 +118,12 @@ Status Engine::start()
     }
     if (m_config.localWorker) {
         // The local worker serves every app ("*"): in local mode there is no one else.
-        auto *local = new LocalWorkerLink(QStringLiteral("*"), m_config.localWorkerCapacity, this);
+        LocalContainerSettings containers;
+        containers.directory = m_config.localContainerDir;
+        containers.hostProgram = m_config.containerHostProgram;
+        containers.maxBytes = m_config.maxContainerBytes;
+        auto *local = new LocalWorkerLink(QStringLiteral("*"), m_config.localWorkerCapacity,
+                                          containers, this);
         m_localWorker = local;
         m_registry->setLocalWorker(local->app(), m_config.localWorkerCapacity);
     }
@@ -145,6 +172,8 @@ void Engine::stop()
     }
     delete m_localWorker; // kills the process groups of scripts still running
     m_localWorker = nullptr;
+    delete m_containers; // before the store: it uses it
+    m_containers = nullptr;
     m_dispatcher->setTracker(nullptr);
     delete m_tracker;
     m_tracker = nullptr;
@@ -544,10 +573,16 @@ void Engine::commitJob(const Job &job, bool isNew, Reply<Job> reply)
     auto schedule = m_catalog.scheduleFor(job);
     if (!schedule.ok())
         return reply(makeError(schedule.error()));
-    if (Status s = validateProcessorConfig(job.processor, job.processorConfig); !s.ok())
-        return reply(makeError(s.error()));
-    if (Status s = validateProcessorForMode(job.mode, job.processor, job.processorConfig); !s.ok())
-        return reply(makeError(s.error()));
+    if (namesUploadedContainer(job)) {
+        if (Status s = m_containers->validateJob(job); !s.ok())
+            return reply(makeError(s.error()));
+    } else {
+        if (Status s = validateProcessorConfig(job.processor, job.processorConfig); !s.ok())
+            return reply(makeError(s.error()));
+        if (Status s = validateProcessorForMode(job.mode, job.processor, job.processorConfig);
+            !s.ok())
+            return reply(makeError(s.error()));
+    }
     auto written = std::make_shared<Result<Job>>(makeError(QString()));
     m_store->write(
         [job, isNew, written](kairos::Database &db) -> Status {
@@ -826,6 +861,8 @@ void Engine::addWorkerLink(WorkerLink *link)
     if (remote)
         bindRecovered(remote);
     m_dispatcher->addLink(link);
+    // Connect-time deploy: the orders of every container it should run.
+    m_containers->attach(link);
 }
 
 void Engine::bindRecovered(RemoteWorkerLink *link)

@@ -31,6 +31,7 @@ class StoreThread;
 
 namespace kairos::server {
 
+class ContainerService;
 class Dispatcher;
 class InstanceBook;
 class RemoteWorkerLink;
@@ -54,6 +55,10 @@ struct EngineConfig {
     int workerHeartbeatMs = 1000; // told to workers at registration
     int workerDeadAfterMs = 5000; // no heartbeat for this long: DEAD
     int workerLeaseMs = 5000;     // a worker stops its runs this long after its last ack
+    // Containers (docs/containers.md).
+    qint64 maxContainerBytes = 256LL * 1024 * 1024;
+    QString localContainerDir;    // the local worker's container files; empty: a temp folder
+    QString containerHostProgram; // kairos-container-host; empty: next to the executable
 };
 
 struct InstanceDetail {
@@ -112,6 +117,9 @@ public:
     // the dead ones (`worker.list`).
     QList<kairos::WorkerInfo> workers() const;
 
+    // Container versions, deployments and deploy stages (docs/containers.md).
+    ContainerService *containers() const { return m_containers; }
+
     // Runs `fn` when everything changed so far is durably committed (tests, benchmarks).
     void whenFlushed(std::function<void()> fn);
     int activeInstanceCount() const;
@@ -164,6 +172,7 @@ private:
     InstanceBook *m_book = nullptr;
     Dispatcher *m_dispatcher = nullptr;
     TaskTracker *m_tracker = nullptr;
+    ContainerService *m_containers = nullptr;
     TriggerScheduler *m_triggers = nullptr;
     WorkerLink *m_localWorker = nullptr;
     WorkerRegistry *m_registry = nullptr;

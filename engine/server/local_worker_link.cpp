@@ -1,10 +1,20 @@
 #include "local_worker_link.h"
 
+#include <worker/container_manager.h>
 #include <worker/task_runner.h>
 
-namespace kairos::server {
+#include <QDir>
+#include <QLoggingCategory>
 
-LocalWorkerLink::LocalWorkerLink(QString app, int capacity, QObject *parent)
+namespace kairos::server {
+namespace {
+
+Q_LOGGING_CATEGORY(lcLocalWorker, "kairos.server.localworker", QtWarningMsg)
+
+} // namespace
+
+LocalWorkerLink::LocalWorkerLink(QString app, int capacity, LocalContainerSettings containers,
+                                 QObject *parent)
     : WorkerLink(parent)
     , m_app(std::move(app))
     , m_capacity(capacity)
@@ -14,6 +24,32 @@ LocalWorkerLink::LocalWorkerLink(QString app, int capacity, QObject *parent)
     // The runner queues beyond its capacity; we hand it a little more than it runs at once so
     // it never idles waiting for the next dispatch round trip.
     m_runner->setCapacity(capacity);
+
+    m_containerDir = containers.directory;
+    if (m_containerDir.isEmpty()) {
+        m_tempContainerDir = std::make_unique<QTemporaryDir>(
+            QDir(QDir::tempPath()).filePath(QStringLiteral("kairos-containers-XXXXXX")));
+        if (m_tempContainerDir->isValid())
+            m_containerDir = m_tempContainerDir->path();
+        else
+            qCWarning(lcLocalWorker) << "cannot create a temporary container folder:"
+                                     << m_tempContainerDir->errorString();
+    }
+    ContainerManagerConfig cmc;
+    cmc.directory = m_containerDir;
+    cmc.hostProgram = containers.hostProgram;
+    cmc.maxBytes = containers.maxBytes;
+    cmc.hostThreads = std::max(1, capacity);
+    // Created here and moved with its parent; the runner is not running yet, so handing it the
+    // manager before the move is safe.
+    m_containers = new ContainerManager(cmc, m_runner);
+    m_runner->setContainerRuns(m_containers);
+    connect(m_containers, &ContainerManager::stages, this, &WorkerLink::deployStages,
+            Qt::QueuedConnection);
+    connect(m_containers, &ContainerManager::fetchRequests, this, &WorkerLink::fetchRequests,
+            Qt::QueuedConnection);
+    connect(m_containers, &ContainerManager::wanted, this, &WorkerLink::containersWanted,
+            Qt::QueuedConnection);
     m_runner->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_runner, &QObject::deleteLater);
     // All three queued from the one runner thread, so they arrive in the order emitted: a run's
@@ -82,6 +118,24 @@ void LocalWorkerLink::answer(const QList<TaskCallReply> &replies)
         return;
     QMetaObject::invokeMethod(
         m_runner, [runner = m_runner, replies] { runner->answer(replies); }, Qt::QueuedConnection);
+}
+
+void LocalWorkerLink::deployContainers(const QList<ContainerOrder> &orders)
+{
+    if (orders.isEmpty())
+        return;
+    QMetaObject::invokeMethod(
+        m_containers, [manager = m_containers, orders] { manager->deploy(orders); },
+        Qt::QueuedConnection);
+}
+
+void LocalWorkerLink::answerFetches(const QList<FetchReply> &replies)
+{
+    if (replies.isEmpty())
+        return;
+    QMetaObject::invokeMethod(
+        m_containers, [manager = m_containers, replies] { manager->fetchAnswered(replies); },
+        Qt::QueuedConnection);
 }
 
 void LocalWorkerLink::onReports(const QList<TaskReport> &reports)

@@ -2,6 +2,7 @@
 
 #include <core/clock.h>
 #include <protocol/connection.h>
+#include <worker/container_wire.h>
 
 #include <QLoggingCategory>
 #include <QTimer>
@@ -248,6 +249,51 @@ void RemoteWorkerLink::answer(const QList<TaskCallReply> &replies)
         m_connection->send(wire::encodeCallReply(part));
 }
 
+void RemoteWorkerLink::deployContainers(const QList<ContainerOrder> &orders)
+{
+    if (orders.isEmpty() || !m_connection || m_lost)
+        return;
+    m_connection->send(wire::encodeDeploy(orders));
+}
+
+void RemoteWorkerLink::answerFetches(const QList<FetchReply> &replies)
+{
+    QList<FetchReply> out;
+    out.reserve(replies.size());
+    for (const FetchReply &r : replies) {
+        if (!m_pendingFetches.remove(r.fetchId)) {
+            qCDebug(lcWorkerLink).noquote()
+                << QStringLiteral("%1: reply to fetch %2 that is not waiting: dropped")
+                       .arg(who())
+                       .arg(r.fetchId);
+            continue;
+        }
+        out.append(r);
+    }
+    sendFetchReplies(out);
+}
+
+void RemoteWorkerLink::sendFetchReplies(const QList<FetchReply> &replies)
+{
+    if (replies.isEmpty() || !m_connection || m_lost)
+        return;
+    // A download keeps up to kFetchWindow fetches of kMaxFetchBytes in flight: a few replies
+    // per message keep each frame far below the limit.
+    QList<FetchReply> part;
+    qint64 bytes = 0;
+    for (const FetchReply &r : replies) {
+        if (!part.isEmpty() && bytes + r.data.size() > kMaxFetchReplyBytes) {
+            m_connection->send(wire::encodeFetchReply(part));
+            part.clear();
+            bytes = 0;
+        }
+        part.append(r);
+        bytes += r.data.size();
+    }
+    if (!part.isEmpty())
+        m_connection->send(wire::encodeFetchReply(part));
+}
+
 void RemoteWorkerLink::sendError(const QString &reason)
 {
     if (m_connection)
@@ -301,6 +347,12 @@ void RemoteWorkerLink::onMessage(const protocol::Message &message)
         onDrain(message);
     else if (type == wire::type::Call)
         onCall(message);
+    else if (type == wire::type::DeployStageMsg)
+        onDeployStage(message);
+    else if (type == wire::type::Fetch)
+        onFetch(message);
+    else if (type == wire::type::Want)
+        onWant(message);
     else if (type == wire::type::Register)
         sendError(tr("this connection is already registered as worker '%1'")
                       .arg(m_registration.workerId));
@@ -499,6 +551,54 @@ void RemoteWorkerLink::onCall(const protocol::Message &message)
     }
     if (!accepted.isEmpty())
         emit calls(accepted);
+}
+
+void RemoteWorkerLink::onDeployStage(const protocol::Message &message)
+{
+    const wire::Batch<DeployStage> batch = wire::decodeDeployStage(message);
+    sendErrors(batch.errors);
+    if (!batch.items.isEmpty())
+        emit deployStages(batch.items);
+}
+
+void RemoteWorkerLink::onFetch(const protocol::Message &message)
+{
+    const wire::Batch<FetchRequest> batch = wire::decodeFetch(message);
+    sendErrors(batch.errors);
+    QList<FetchRequest> accepted;
+    QList<FetchReply> refused;
+    for (const FetchRequest &r : batch.items) {
+        if (m_pendingFetches.contains(r.fetchId)) {
+            // Not answered: a reply with this id would be taken for the first fetch's.
+            sendError(tr("field 'f' of 'fetch': fetch id %1 is already waiting for a reply; the "
+                         "second fetch with it is ignored")
+                          .arg(r.fetchId));
+            continue;
+        }
+        if (m_pendingFetches.size() >= kMaxPendingFetches) {
+            refused << FetchReply{r.fetchId,
+                                  r.sha256,
+                                  r.offset,
+                                  {},
+                                  tr("too many fetches waiting for their reply (%1): send the "
+                                     "next one when one is answered")
+                                      .arg(kMaxPendingFetches)};
+            continue;
+        }
+        m_pendingFetches.insert(r.fetchId);
+        accepted << r;
+    }
+    sendFetchReplies(refused);
+    if (!accepted.isEmpty())
+        emit fetchRequests(accepted);
+}
+
+void RemoteWorkerLink::onWant(const protocol::Message &message)
+{
+    const wire::Batch<QString> batch = wire::decodeWant(message);
+    sendErrors(batch.errors);
+    if (!batch.items.isEmpty())
+        emit containersWanted(batch.items);
 }
 
 void RemoteWorkerLink::onDrain(const protocol::Message &message)

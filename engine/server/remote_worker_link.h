@@ -73,6 +73,17 @@ public:
     // ids are dropped. A `results` page too big for a frame is cut (fitResultsPage: `end` false,
     // the reader asks for the rest).
     void answer(const QList<kairos::TaskCallReply> &replies) override;
+    // Sends `deploy` with the orders (docs/containers.md section 5).
+    void deployContainers(const QList<kairos::ContainerOrder> &orders) override;
+    // Sends `fetchReply`, one message per about kMaxFetchReplyBytes of data, for fetches this
+    // link emitted and has not answered yet; replies to other ids are dropped.
+    void answerFetches(const QList<kairos::FetchReply> &replies) override;
+
+    // A worker may have this many fetches waiting for their reply at once (its downloads keep at
+    // most kFetchWindow each); more are answered at once with an error.
+    static constexpr int kMaxPendingFetches = 64;
+    // Data bytes per `fetchReply` message (the frame limit is 16 MiB).
+    static constexpr qint64 kMaxFetchReplyBytes = 4 * 1024 * 1024;
 
     bool isRegistered() const { return m_registered; }
     bool isLost() const { return m_lost; }
@@ -87,6 +98,8 @@ public:
     int heldCount() const { return int(m_held.size()); }
     // Calls emitted and not yet answered.
     int pendingCallCount() const { return int(m_pendingCalls.size()); }
+    // Fetches emitted and not yet answered.
+    int pendingFetchCount() const { return int(m_pendingFetches.size()); }
     // Binds tasks that ran on this worker before the server restarted (listed in its `held`):
     // their reports are then accepted like those of tasks dispatched through this link.
     void bindHeld(const QList<TaskKey> &keys);
@@ -129,6 +142,10 @@ private:
     void onReturn(const protocol::Message &message);
     void onDrain(const protocol::Message &message);
     void onCall(const protocol::Message &message);
+    void onDeployStage(const protocol::Message &message);
+    void onFetch(const protocol::Message &message);
+    void onWant(const protocol::Message &message);
+    void sendFetchReplies(const QList<kairos::FetchReply> &replies);
     void refuseRegistration(const QString &reason);
     void sendErrors(const QStringList &errors);
     void sendError(const QString &reason);
@@ -164,6 +181,8 @@ private:
     std::deque<AttemptKey> m_recentOrder;
     // Calls emitted through calls() and not yet answered (answer() sends each reply once).
     QSet<quint64> m_pendingCalls;
+    // Fetches emitted through fetchRequests() and not yet answered (by fetch id).
+    QSet<qint64> m_pendingFetches;
 };
 
 } // namespace kairos::server

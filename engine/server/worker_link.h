@@ -6,6 +6,7 @@
 //
 // Not thread-safe: used on the engine thread only; reports arrive there as signals.
 
+#include <core/container_info.h>
 #include <core/instance.h>
 #include <core/worker_info.h>
 #include <worker/task.h>
@@ -42,6 +43,11 @@ public:
     // Replies to `calls` this link emitted (same callId).
     virtual void answer(const QList<kairos::TaskCallReply> &replies) = 0;
 
+    // Containers (docs/containers.md): orders to carry out and answers to fetchRequests. A link
+    // whose worker has no container support ignores them (default).
+    virtual void deployContainers(const QList<kairos::ContainerOrder> &orders) { (void)orders; }
+    virtual void answerFetches(const QList<kairos::FetchReply> &replies) { (void)replies; }
+
 signals:
     // Status transitions (Running, then one terminal per task) and log lines, in batches.
     // Reports a link emits are already fenced to tasks dispatched through it.
@@ -61,6 +67,12 @@ signals:
     // ms: the worker's lease has surely ended by then, so no zombie runs beside the retry).
     // Emitted once; the link is then never alive again and is deleted later by its owner.
     void lost(const QString &reason, qint64 retryNotBeforeMs);
+
+    // Containers: the worker's deploy stages (worker field empty: the receiver fills it with
+    // id()), its requests for bytes of a version, and the containers it needs and has none of.
+    void deployStages(const QList<kairos::DeployStage> &stages);
+    void fetchRequests(const QList<kairos::FetchRequest> &requests);
+    void containersWanted(const QStringList &containers);
 };
 
 } // namespace kairos::server

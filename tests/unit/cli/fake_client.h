@@ -1,8 +1,8 @@
 #pragma once
 // FakeClient: a scripted Client for CommandRunner tests. Each admin method has a handler that
 // computes the reply when the call is made; the reply is delivered on a later event-loop turn,
-// as from a real server. Handlers can also push events (instancesChanged, logsAppended) that
-// arrive before their reply. Every call and subscription is recorded in order.
+// as from a real server. Handlers can also push events (instancesChanged, logsAppended,
+// deployStages) that arrive before their reply. Every call and subscription is recorded in order.
 
 #include <client/client.h>
 
@@ -77,6 +77,12 @@ public:
     {
         QMetaObject::invokeMethod(
             this, [this, lines] { emit logsAppended(lines); }, Qt::QueuedConnection);
+    }
+
+    void pushDeployStages(const QList<DeployStage> &stages)
+    {
+        QMetaObject::invokeMethod(
+            this, [this, stages] { emit deployStages(stages); }, Qt::QueuedConnection);
     }
 
     QStringList methods() const

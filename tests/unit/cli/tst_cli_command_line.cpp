@@ -272,7 +272,7 @@ void TestCliCommandLine::usageErrors_data()
 
     QTest::newRow("no processor")
         << QStringList{"job", "create", "--name", "x", "--cron", "* * * * *"}
-        << "one of --shell, --http, --echo, --sleep is required (what the job runs)"
+        << "one of --shell, --http, --echo, --sleep, --container is required (what the job runs)"
         << "job create";
     QTest::newRow("no name") << QStringList{"job", "create", "--echo", "hi", "--api"}
                              << "--name: required (or give the whole job with --file)"
@@ -287,7 +287,8 @@ void TestCliCommandLine::usageErrors_data()
         << "job create";
     QTest::newRow("two processors")
         << QStringList{"job", "update", "3", "--echo", "e", "--shell", "true"}
-        << "--echo and --shell cannot be combined; give one of --shell, --http, --echo, --sleep"
+        << "--echo and --shell cannot be combined; give one of --shell, --http, --echo, --sleep, "
+           "--container"
         << "job update";
     QTest::newRow("sleep not a number")
         << QStringList{"job", "create", "--name", "x", "--api", "--sleep", "abc"}
@@ -336,7 +337,8 @@ void TestCliCommandLine::usageErrors_data()
         << "instance";
     QTest::newRow("unknown group")
         << QStringList{"jobs", "list"}
-        << "unknown command \"jobs\"; expected job, instance, app, worker, cron, server or help"
+        << "unknown command \"jobs\"; expected job, instance, container, app, worker, cron, server "
+           "or help"
         << "";
     QTest::newRow("no command") << QStringList{} << "missing command"
                                 << "";
