@@ -49,7 +49,10 @@ QStringList BenchOptions::workloadNames()
             QStringLiteral("worker_idle_rss"),
             QStringLiteral("server_200_idle_workers"),
             QStringLiteral("map_reduce_1m"),
-            QStringLiteral("broadcast_50")};
+            QStringLiteral("broadcast_50"),
+            QStringLiteral("container_run_overhead"),
+            QStringLiteral("container_deploy_10"),
+            QStringLiteral("container_redeploy_rss")};
 }
 
 bool BenchOptions::wants(const QString &workload) const

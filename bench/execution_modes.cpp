@@ -9,6 +9,7 @@
 // broadcast_50: one BROADCAST instance of an ECHO job (no pre/post hooks) to W kairos-worker
 //   processes (default 50); time = job.run call -> terminal state seen; every worker must have
 //   a SUCCEEDED task. 10 instances per repetition, one after the other; the median is reported.
+#include "bench_cluster.h"
 #include "process_probe.h"
 #include "remote_cluster.h"
 #include "stats.h"
@@ -30,101 +31,6 @@ namespace {
 constexpr int kPollMs = 20;
 constexpr int kMapWorkers = 2;
 constexpr int kBroadcastRuns = 10;
-
-struct Terminal {
-    QJsonObject instance;
-    qint64 seenUs = 0;
-    qint64 lastBusyUs = 0;
-};
-
-// Polls instance.get until the instance is terminal.
-Result<Terminal> waitTerminal(AdminSession &admin, qint64 id, int timeoutMs, int pollMs)
-{
-    const qint64 deadline = nowMs() + timeoutMs;
-    Terminal t;
-    while (nowMs() < deadline) {
-        const qint64 sent = nowUs();
-        auto reply = admin.call(QStringLiteral("instance.get"), {{QStringLiteral("id"), id}});
-        if (!reply)
-            return makeError(reply.error());
-        const QJsonObject inst = reply->value(QStringLiteral("instance")).toObject();
-        const QString status = inst.value(QStringLiteral("status")).toString();
-        if (status == QLatin1String("SUCCEEDED") || status == QLatin1String("FAILED")
-            || status == QLatin1String("TIMED_OUT") || status == QLatin1String("CANCELED")
-            || status == QLatin1String("SKIPPED")) {
-            t.instance = inst;
-            t.seenUs = nowUs();
-            if (t.lastBusyUs == 0)
-                t.lastBusyUs = sent;
-            return t;
-        }
-        t.lastBusyUs = sent;
-        if (pollMs > 0)
-            pumpFor(pollMs);
-    }
-    return makeError(QStringLiteral("instance %1 did not end within %2 ms").arg(id).arg(timeoutMs));
-}
-
-Result<qint64> createJob(AdminSession &admin, const QJsonObject &job)
-{
-    auto created = admin.call(QStringLiteral("job.create"), {{QStringLiteral("job"), job}});
-    if (!created)
-        return makeError(created.error());
-    return created->value(QStringLiteral("id")).toInteger();
-}
-
-Result<qint64> runOnce(AdminSession &admin, qint64 jobId)
-{
-    auto run = admin.call(QStringLiteral("job.run"), {{QStringLiteral("id"), jobId}});
-    if (!run)
-        return makeError(run.error());
-    const QJsonArray ids = run->value(QStringLiteral("instanceIds")).toArray();
-    if (ids.size() != 1)
-        return makeError(QStringLiteral("job.run returned %1 ids").arg(ids.size()));
-    return ids.first().toInteger();
-}
-
-// kairosd (store under test) + `count` workers, ready.
-struct Cluster {
-    std::unique_ptr<KairosdChild> server;
-    std::unique_ptr<AdminSession> admin;
-    std::vector<std::unique_ptr<ChildProcess>> workers;
-};
-
-Status startCluster(Cluster &c, const QString &dataDir, const QString &url, int count, int threads)
-{
-    c.server = std::make_unique<KairosdChild>(dataDir);
-    if (Status s = c.server->start(url, {QStringLiteral("--no-local-worker")}); !s.ok())
-        return s;
-    c.admin = std::make_unique<AdminSession>(c.server->port(), c.server->adminPassword());
-    if (Status s = c.admin->open(); !s.ok())
-        return s;
-    for (int i = 1; i <= count; ++i) {
-        const QString id = QStringLiteral("bench-w%1").arg(i);
-        c.workers.push_back(std::make_unique<ChildProcess>(QStringLiteral("worker ") + id));
-        if (Status s = startWorker(*c.workers.back(), id, c.server->port(), c.server->secretFile(),
-                                   QDir(dataDir).filePath(id), threads);
-            !s.ok())
-            return s;
-    }
-    auto states = c.admin->workerStates();
-    if (!states)
-        return makeError(states.error());
-    if (states->value(QStringLiteral("ALIVE")) != count)
-        return makeError(QStringLiteral("worker.list shows %1 ALIVE workers, expected %2")
-                             .arg(states->value(QStringLiteral("ALIVE")))
-                             .arg(count));
-    return {};
-}
-
-void stopCluster(Cluster &c)
-{
-    for (const auto &w : c.workers)
-        w->stop();
-    c.admin.reset();
-    if (c.server)
-        c.server->stop();
-}
 
 Result<QJsonObject> mapReduceRep(WorkloadContext &ctx, int n, int rep)
 {

@@ -39,7 +39,10 @@ int runAll(const BenchOptions &options)
                                      QStringLiteral("worker_idle_rss"),
                                      QStringLiteral("server_200_idle_workers"),
                                      QStringLiteral("map_reduce_1m"),
-                                     QStringLiteral("broadcast_50")};
+                                     QStringLiteral("broadcast_50"),
+                                     QStringLiteral("container_run_overhead"),
+                                     QStringLiteral("container_deploy_10"),
+                                     QStringLiteral("container_redeploy_rss")};
     const bool anyStoreWorkload = std::any_of(storeWorkloads.cbegin(), storeWorkloads.cend(),
                                               [&](const QString &w) { return options.wants(w); });
     if (!anyStoreWorkload)
@@ -73,6 +76,10 @@ int runAll(const BenchOptions &options)
             ok = runMapReduce1m(ctx) && ok;
         if (options.wants(QStringLiteral("broadcast_50")))
             ok = runBroadcast50(ctx) && ok;
+        if (options.wants(QStringLiteral("container_deploy_10")))
+            ok = runContainerDeploy10(ctx) && ok;
+        if (options.wants(QStringLiteral("container_redeploy_rss")))
+            ok = runContainerRedeployRss(ctx) && ok;
         // These two hardly depend on the store (a worker has none; idle workers touch it not at
         // all): measured once, with kairosd on the first store of the run.
         if (kind == options.stores.first()) {
@@ -80,6 +87,9 @@ int runAll(const BenchOptions &options)
                 ok = runWorkerIdleRss(ctx) && ok;
             if (options.wants(QStringLiteral("server_200_idle_workers")))
                 ok = runServerIdleWorkers(ctx) && ok;
+            // In the bench process, without a store.
+            if (options.wants(QStringLiteral("container_run_overhead")))
+                ok = runContainerRunOverhead(ctx) && ok;
         }
     }
     return ok ? 0 : 1;

@@ -64,6 +64,11 @@ bool runServerIdleWorkers(WorkloadContext &ctx);
 // Execution modes (issue 4): map-reduce of a million subtasks, broadcast to 50 workers.
 bool runMapReduce1m(WorkloadContext &ctx);
 bool runBroadcast50(WorkloadContext &ctx);
+// Containers (issue 5): per-run overhead by isolation mode, a 5 MiB deploy to 10 workers, RSS
+// over 200 redeploys.
+bool runContainerRunOverhead(WorkloadContext &ctx);
+bool runContainerDeploy10(WorkloadContext &ctx);
+bool runContainerRedeployRss(WorkloadContext &ctx);
 // Runs the peers' scripts once each (SIZES=100000) and returns {peer: e2e_rate} for the ratio.
 QJsonObject runPeers(WorkloadContext &ctx, bool *ok);
 // The best peer by median 100k (or `n`) e2e rate, read from /work/shared/peers/results/*.jsonl.

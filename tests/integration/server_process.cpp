@@ -197,6 +197,9 @@ QString WorkerProcess::start(bool waitForRegistration, int timeoutMs)
         QStringList{QStringLiteral("--server"), QStringLiteral("127.0.0.1:%1").arg(m_port),
                     QStringLiteral("--app"), QStringLiteral("default"),
                     QStringLiteral("--secret-file"), m_secretFile, QStringLiteral("--id"), m_id}
+        + (m_extraArgs.contains(QStringLiteral("--work-dir"))
+               ? QStringList{}
+               : QStringList{QStringLiteral("--work-dir"), m_workDir.path()})
         + m_extraArgs);
     m_process->setProcessChannelMode(QProcess::MergedChannels);
     m_process->start();

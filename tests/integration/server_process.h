@@ -69,6 +69,9 @@ private:
     quint16 m_port;
     QString m_secretFile;
     QStringList m_extraArgs;
+    // Its own work folder unless the test names one: workers of concurrent tests share ids
+    // ("w1"), and the default folder is derived from the id.
+    QTemporaryDir m_workDir;
     std::unique_ptr<QProcess> m_process;
     QString m_output;
 };
