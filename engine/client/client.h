@@ -12,6 +12,7 @@
 #include <core/job.h>
 #include <core/result.h>
 #include <core/task_info.h>
+#include <core/worker_info.h>
 
 #include <QJsonObject>
 #include <QObject>
@@ -35,7 +36,8 @@ public:
     virtual void call(const QString &method, const QJsonObject &params, QObject *context,
                       Reply reply) = 0;
     // Asks for events: topics "instances", "jobs", "logs" (optionally only one instance's logs),
-    // "tasks" (task progress of broadcast / map runs), "containers" (deploy stages, changes).
+    // "tasks" (task progress of broadcast / map runs), "containers" (deploy stages, changes),
+    // "workers" (state and metrics). Replaces the whole set each time.
     virtual void subscribe(const QStringList &topics, qint64 logsOfInstance = 0) = 0;
 
     virtual LinkState linkState() const = 0;
@@ -56,6 +58,8 @@ signals:
     // containers whose versions or deployments changed.
     void deployStages(const QList<kairos::DeployStage> &stages);
     void containersChanged(const QStringList &containers);
+    // Topic "workers": workers whose state changed (metrics at most once a second per worker).
+    void workersChanged(const QList<kairos::WorkerInfo> &workers);
 };
 
 } // namespace kairos::client

@@ -124,6 +124,8 @@ void InProcessClient::wireEvents()
         Qt::QueuedConnection);
     connect(engine, &server::Engine::jobChanged, this, &Client::jobChanged, Qt::QueuedConnection);
     connect(engine, &server::Engine::jobRemoved, this, &Client::jobRemoved, Qt::QueuedConnection);
+    connect(engine, &server::Engine::workersChanged, this, &Client::workersChanged,
+            Qt::QueuedConnection);
     // Already coalesced by the engine's task tracker (at most four events a second per run).
     connect(engine, &server::Engine::taskProgress, this, &Client::taskProgress,
             Qt::QueuedConnection);

@@ -187,6 +187,14 @@ void RemoteClient::onEvent(const QString &topic, const QCborValue &data)
         }
         if (!changed.isEmpty())
             emit containersChanged(changed);
+    } else if (topic == QLatin1String("workers")) {
+        QList<WorkerInfo> workers;
+        for (const QJsonValue &v : o.value(QStringLiteral("workers")).toArray()) {
+            if (auto w = workerFromJson(v.toObject()); w.ok())
+                workers << *w;
+        }
+        if (!workers.isEmpty())
+            emit workersChanged(workers);
     }
 }
 
